@@ -1,0 +1,165 @@
+"""One batch process: many transfers through one run of a tool's batch form.
+
+Prepares the inputs the template asks for (stdin lines, a list file, a staging
+tree of hard links), runs the tool, turns its per-file events into
+``events.done``/``events.progress`` as they arrive, and works out which keys
+failed. A download that the tool reports as success but that left no file is a
+missing object (rclone's silent case), never a success.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lobs.transport.base import Transfer, TransferEvents
+from lobs.transport.definition import Command
+from lobs.transport.failure import missing
+from lobs.transport.output import LineReader, Record
+from lobs.transport.template import render_argv, render_lines
+
+if TYPE_CHECKING:
+    from lobs.transport.command import CommandTransport
+
+
+def link_or_copy(src: Path, dest: Path) -> None:
+    """Make ``dest`` a hard link to ``src`` (a copy across file systems)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def _move(src: Path, dest: Path) -> None:
+    try:
+        os.replace(src, dest)
+    except OSError:
+        shutil.move(str(src), str(dest))
+
+
+class BatchRun:
+    def __init__(
+        self,
+        transport: CommandTransport,
+        op: str,
+        cmd: Command,
+        items: Sequence[Transfer],
+        events: TransferEvents,
+        jobs: int,
+        extra: dict[str, Any],
+    ) -> None:
+        self.t = transport
+        self.op = op
+        self.cmd = cmd
+        self.items = items
+        self.events = events
+        self.jobs = jobs
+        self.extra = extra
+        self.done: set[str] = set()
+        self.by_key = {t.key: t for t in items}
+        self.by_url = {transport.url(t.key): t for t in items}
+        self.by_local: dict[str, Transfer] = {}
+        self.stage: Path | None = None
+
+    def execute(self) -> None:
+        """Run the batch. Raises TransportError/ObjectMissing with ``failed`` set."""
+        tmp_parent = None
+        if self.op == "download" and self.cmd.stage:
+            tmp_parent = str(Path(os.path.abspath(self.items[0].local)).parent)  # same file system
+        with tempfile.TemporaryDirectory(prefix=".lobs-tmp-batch-", dir=tmp_parent) as tmp:
+            if self.cmd.stage:
+                self.stage = Path(tmp) / "stage"
+                self.stage.mkdir()
+            self._run(Path(tmp))
+
+    def _local_for_tool(self, t: Transfer) -> str:
+        if self.stage is not None:
+            return str(self.stage / t.key)
+        return os.path.abspath(t.local)
+
+    def _run(self, tmp: Path) -> None:
+        if self.op == "upload" and self.stage is not None:
+            for t in self.items:
+                link_or_copy(Path(t.local), self.stage / t.key)
+        ctxs = []
+        for t in self.items:
+            local = self._local_for_tool(t)
+            self.by_local[local] = t
+            if self.op == "download" and self.stage is not None:
+                (self.stage / t.key).parent.mkdir(parents=True, exist_ok=True)
+            ctxs.append(self.t.context(local=local, key=t.key, url=self.t.url(t.key), jobs=self.jobs))
+        extra: dict[str, Any] = {
+            "jobs": self.jobs,
+            "keys": [t.key for t in self.items],
+            "urls": [self.t.url(t.key) for t in self.items],
+            "tmp": str(tmp),
+            "stage": str(self.stage) if self.stage else "",
+        }
+        if self.cmd.list_file:
+            list_file = tmp / "files.txt"
+            list_file.write_bytes(render_lines(self.cmd.list_file, ctxs))
+            extra["list_file"] = str(list_file)
+        extra.update(self.extra)
+        argv = render_argv(self.cmd.argv, self.t.context(**extra))
+        stdin = render_lines(self.cmd.stdin, ctxs) if self.cmd.stdin else None
+        handlers: dict[str, Any] = {}
+        spec = self.cmd.output
+        if spec is not None:
+            reader = LineReader(spec, self._on_record, self.events.progress if spec.progress else None)
+            handlers["on_stdout" if spec.stream == "stdout" else "on_stderr"] = reader
+        result = self.t.run(argv, stdin=stdin, **handlers)
+        ok = self.t.ok(result)
+        if self.op == "download" and ok:
+            for t in self.items:
+                if t.key not in self.done:
+                    self._finish_download(t)
+        not_done = [t.key for t in self.items if t.key not in self.done]
+        if ok:
+            if self.op == "upload":
+                for t in self.items:
+                    if t.key not in self.done:
+                        self._mark(t)
+                return
+            if not_done:
+                raise missing(self.t.name, self.t.display, not_done)
+            return
+        what = f"{self.op} {len(self.items)} file(s)"
+        raise self.t.fail(result, what, failed=not_done)
+
+    def _on_record(self, rec: Record) -> None:
+        t: Transfer | None = None
+        if "url" in rec:
+            t = self.by_url.get(rec["url"])
+        elif "key" in rec:
+            t = self.by_key.get(rec["key"])
+        elif "path" in rec:
+            t = self.by_key.get(rec["path"])
+        elif "local" in rec:
+            t = self.by_local.get(os.path.abspath(rec["local"]))
+        if t is None or t.key in self.done:
+            return
+        if self.op == "download":
+            self._finish_download(t)
+        else:
+            self._mark(t)
+
+    def _finish_download(self, t: Transfer) -> None:
+        if self.stage is not None:
+            src = self.stage / t.key
+            if not src.is_file():
+                return
+            _move(src, Path(t.local))
+        elif not os.path.exists(t.local):
+            return
+        self._mark(t)
+
+    def _mark(self, t: Transfer) -> None:
+        self.done.add(t.key)
+        if self.cmd.output is None or not self.cmd.output.progress:
+            self.events.progress(max(t.size, 0))
+        self.events.done(t)

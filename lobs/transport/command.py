@@ -1,0 +1,362 @@
+"""A transport driven entirely by a :class:`TransportDef`: render templates, run, read output.
+
+User-defined transports are exactly this class; the built-in adapters subclass it
+and override only what their tool's output needs. Batch forms run a handful of
+processes; without one, each file gets its own process (``jobs`` at a time).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from lobs.errors import ConfigError, ObjectMissing, TransportError, UnsupportedError
+from lobs.transport.base import Capabilities, RemoteObject, Transfer, TransferEvents, Transport
+from lobs.transport.batch import BatchRun
+from lobs.transport.definition import Command, TransportDef
+from lobs.transport.env import child_env
+from lobs.transport.failure import missing, tool_error
+from lobs.transport.output import OutputError, parse_records
+from lobs.transport.redact import display_argv
+from lobs.transport.run import Result, run
+from lobs.transport.settings import Settings
+from lobs.transport.spec import RemoteSpec, check_key
+from lobs.transport.template import render_argv, render_text
+
+log = logging.getLogger("lobs.transport")
+
+
+def check_name(key: str) -> str:
+    """check_key plus what no tool can carry: raises UnsupportedError."""
+    check_key(key)
+    if "\r" in key or "\n" in key:
+        raise UnsupportedError(f"object key {key!r} contains a line break, which no transport tool can carry")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsupportedError(f"object key {key!r} is not valid UTF-8") from None
+    return key
+
+
+class CommandTransport(Transport):
+    """See the module docstring. ``exe`` is the resolved executable (None for user tools on PATH)."""
+
+    def __init__(self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings) -> None:
+        self.tdef = tdef
+        self.spec = spec
+        self.exe = exe or ""
+        self.settings = settings
+        self.name = tdef.name
+        self.capabilities = Capabilities(
+            batch="upload" in tdef.batch and "download" in tdef.batch,
+            byte_progress=bool(tdef.capabilities.get("byte_progress", False)),
+            server_side_delete_many="delete" in tdef.batch,
+            notes=list(tdef.notes),
+        )
+        self._tmpdirs: list[tempfile.TemporaryDirectory[str]] = []
+
+    # -- naming -------------------------------------------------------------------------
+    @property
+    def root(self) -> str:
+        return self.spec.url
+
+    @property
+    def root_url(self) -> str:
+        return self.spec.url.rstrip("/")
+
+    def url(self, key: str) -> str:
+        """The remote URL of ``key``: root + '/' + key."""
+        return f"{self.root_url}/{key}"
+
+    def key_of_url(self, url: str) -> str | None:
+        base = self.root_url + "/"
+        return url[len(base) :] if url.startswith(base) else None
+
+    @property
+    def display(self) -> str:
+        return self.spec.display
+
+    # -- rendering and running -----------------------------------------------------------
+    def context(self, **extra: Any) -> dict[str, Any]:
+        s = self.settings
+        ctx: dict[str, Any] = {
+            "exe": self.exe,
+            "root": self.spec.url,
+            "root_url": self.root_url,
+            "endpoint": self.spec.endpoint_url or "",
+            "profile": self.spec.profile or "",
+            "region": self.spec.region or "",
+            "no_sign_request": self.spec.no_sign_request,
+            "options": dict(self.spec.options),
+            "retries": s.retries,
+            "attempts": s.attempts,
+            "connect_timeout": s.connect_timeout,
+            "io_timeout": s.io_timeout,
+            "jobs": 0,
+        }
+        ctx.update(sse_context(self.spec.options))
+        ctx.update(self.extra_context())
+        ctx["global"] = render_argv(self.tdef.globals, ctx)
+        ctx.update(extra)
+        return ctx
+
+    def extra_context(self) -> dict[str, Any]:
+        """Adapter hook: variables computed in Python (e.g. rclone's remote string)."""
+        return {}
+
+    def env(self) -> dict[str, str]:
+        ctx = self.context()
+        return child_env(self.tdef.name, self.spec, {k: render_text(v, ctx) for k, v in self.tdef.env.items()})
+
+    def run(self, argv: Sequence[str], *, stdin: bytes | None = None, **kw: Any) -> Result:
+        log.debug("run: %s", display_argv(argv))
+        return run(argv, env=self.env(), settings=self.settings, stdin=stdin, **kw)
+
+    def fail(self, result: Result, what: str, failed: Sequence[str] = (), kind: str | None = None) -> TransportError:
+        return tool_error(
+            transport=self.name, remote=self.display, what=what, result=result, failed=failed, kind=kind
+        )
+
+    def command(self, op: str) -> Command:
+        cmd = self.tdef.commands.get(op)
+        if cmd is None:
+            raise UnsupportedError(f"transport {self.name!r} has no {op!r} command", "add it to the transport definition")
+        return cmd
+
+    def ok(self, result: Result) -> bool:
+        return result.returncode == 0 and not result.timed_out and not result.prompt
+
+    # -- transfers ---------------------------------------------------------------------
+    def upload(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
+        self._transfer("upload", items, events, jobs)
+
+    def download(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
+        self._transfer("download", items, events, jobs)
+
+    def _transfer(self, op: str, items: Sequence[Transfer], events: TransferEvents, jobs: int) -> None:
+        for t in items:
+            check_name(t.key)
+        if not items:
+            return
+        cmd = self.tdef.batch.get(op)
+        if cmd is None:
+            self._per_file(op, items, events, jobs)
+            return
+        size = cmd.chunk or len(items)
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            BatchRun(self, op, cmd, chunk, events, jobs, self.batch_context(op, chunk)).execute()
+
+    def batch_context(self, op: str, items: Sequence[Transfer]) -> dict[str, Any]:
+        """Adapter hook: extra template variables for one batch (e.g. aws --include filters)."""
+        return {}
+
+    def _per_file(self, op: str, items: Sequence[Transfer], events: TransferEvents, jobs: int) -> None:
+        cmd = self.command("put" if op == "upload" else "get")
+
+        def one(t: Transfer) -> None:
+            local = os.path.abspath(t.local)
+            result = self.run(render_argv(cmd.argv, self.context(local=local, key=t.key, url=self.url(t.key), jobs=jobs)))
+            if not self.ok(result):
+                raise self.fail(result, f"{op} {t.key!r}", failed=[t.key])
+            if op == "download" and not os.path.exists(local):
+                raise missing(self.name, self.display, [t.key])
+            events.progress(max(t.size, 0))
+            events.done(t)
+
+        run_each(items, one, jobs or 4)
+
+    # -- small objects -----------------------------------------------------------------
+    def read(self, key: str) -> bytes | None:
+        check_name(key)
+        if "cat" not in self.tdef.commands:
+            return self._read_via_get(key)
+        result = self.run(render_argv(self.command("cat").argv, self.context(key=key, url=self.url(key))))
+        if self.ok(result):
+            return self.verify_read(key, result.stdout)
+        err = self.fail(result, f"read {key!r}", failed=[key])
+        if err.kind == "not_found":
+            return None
+        raise err
+
+    def verify_read(self, key: str, data: bytes) -> bytes | None:
+        """Adapter hook: tools that print nothing for a missing key confirm it here."""
+        return data
+
+    def _read_via_get(self, key: str) -> bytes | None:
+        with tempfile.TemporaryDirectory(prefix="lobs-read-") as tmp:
+            local = Path(tmp) / "object"
+            try:
+                self._per_file("download", [Transfer(local, key, -1)], _NoEvents(), 1)
+            except ObjectMissing:
+                return None
+            except TransportError as e:
+                if e.kind == "not_found":
+                    return None
+                raise
+            return local.read_bytes()
+
+    def write(self, key: str, data: bytes) -> None:
+        check_name(key)
+        with tempfile.TemporaryDirectory(prefix="lobs-write-") as tmp:
+            local = Path(tmp) / "object"
+            local.write_bytes(data)
+            t = Transfer(local, key, len(data))
+            if "put" in self.tdef.commands:
+                self._per_file("upload", [t], _NoEvents(), 1)
+            else:
+                self.upload([t], _NoEvents(), 1)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        keys = [check_name(k) for k in keys]
+        if not keys:
+            return
+        cmd = self.tdef.batch.get("delete")
+        if cmd is not None:
+            size = cmd.chunk or len(keys)
+            for start in range(0, len(keys), size):
+                self.delete_batch(cmd, keys[start : start + size])
+            return
+        single = self.command("delete")
+
+        def one(key: str) -> None:
+            result = self.run(render_argv(single.argv, self.context(key=key, url=self.url(key))))
+            if not self.ok(result):
+                err = self.fail(result, f"delete {key!r}", failed=[key])
+                if err.kind != "not_found":
+                    raise err
+
+        run_each(keys, one, 4)
+
+    def delete_batch(self, cmd: Command, keys: Sequence[str]) -> None:
+        ctxs = [self.context(key=k, url=self.url(k)) for k in keys]
+        from lobs.transport.template import render_lines
+
+        extra: dict[str, Any] = {"keys": list(keys), "urls": [self.url(k) for k in keys]}
+        stdin = render_lines(cmd.stdin, ctxs) if cmd.stdin else None
+        with tempfile.TemporaryDirectory(prefix="lobs-del-") as tmp:
+            if cmd.list_file:
+                path = Path(tmp) / "list"
+                path.write_bytes(render_lines(cmd.list_file, ctxs))
+                extra["list_file"] = str(path)
+            extra.update(self.batch_context("delete", [Transfer(Path(), k, -1) for k in keys]))
+            extra["tmp"] = tmp
+            result = self.run(render_argv(cmd.argv, self.context(**extra)), stdin=stdin)
+        if not self.ok(result):
+            err = self.fail(result, f"delete {len(keys)} object(s)", failed=keys)
+            if err.kind != "not_found" or result.timed_out:
+                raise err
+
+    # -- listing -----------------------------------------------------------------------
+    def list(self, prefix: str = "") -> Iterator[RemoteObject]:
+        if prefix:
+            check_key(prefix.rstrip("/") or "x")
+        cmd = self.command("list")
+        if cmd.output is None:
+            raise ConfigError(f"transport {self.name!r}: the list command needs an `output` description")
+        folder = prefix.rpartition("/")[0] + "/" if "/" in prefix else ""
+        glob_free = prefix
+        for ch in "*?[":
+            glob_free = glob_free.split(ch)[0]
+        ctx = self.context(prefix=prefix, dir=folder, dir_url=self.url(folder) if folder else self.root_url, glob_free=glob_free)
+        result = self.run(render_argv(cmd.argv, ctx), keep_stdout=True)
+        if not self.ok(result):
+            import re
+
+            if cmd.output.empty_when and not result.timed_out and re.search(cmd.output.empty_when, result.stderr_text):
+                return
+            raise self.list_failure(result, prefix)
+        try:
+            records = list(parse_records(cmd.output, result.stdout))
+        except OutputError as e:
+            raise TransportError(
+                f"{self.name} printed a listing lobs cannot read ({e})", kind="tool_failed", stderr=result.stderr_text[-500:]
+            ) from None
+        for rec in records:
+            key = self.record_key(rec, folder)
+            if key is None or not key.startswith(prefix):
+                continue
+            try:
+                size = int(rec.get("size", "-1"))
+            except ValueError:
+                size = -1
+            yield RemoteObject(key=key, size=size)
+
+    def list_failure(self, result: Result, prefix: str) -> TransportError:
+        return self.fail(result, f"list {prefix or 'the root'}")
+
+    def record_key(self, rec: Mapping[str, str], folder: str) -> str | None:
+        """The key a listing or event record names, relative to the root."""
+        if "key" in rec:
+            return rec["key"]
+        if "url" in rec:
+            return self.key_of_url(rec["url"])
+        if "path" in rec:
+            return folder + rec["path"]
+        return None
+
+    def close(self) -> None:
+        for tmp in self._tmpdirs:
+            tmp.cleanup()
+        self._tmpdirs.clear()
+
+
+def sse_context(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Template variables for server-side encryption (``sse``, ``sse_kms_key_id``)."""
+    import shlex
+
+    sse = str(options.get("sse") or "")
+    kms = str(options.get("sse_kms_key_id") or "")
+    args = ([f"--sse={sse}"] if sse else []) + ([f"--sse-kms-key-id={kms}"] if kms else [])
+    return {
+        "sse": sse,
+        "sse_kms_key_id": kms,
+        "sse_args": args,
+        "sse_line": "".join(shlex.quote(a) + " " for a in args),
+    }
+
+
+class _NoEvents:
+    def done(self, transfer: Transfer) -> None:
+        pass
+
+    def progress(self, nbytes: int) -> None:
+        pass
+
+
+def run_each(items: Sequence[Any], one: Callable[[Any], None], jobs: int) -> None:
+    """Call ``one`` on every item, ``jobs`` at a time; raise a combined error with ``failed``."""
+    failed: list[str] = []
+    first: TransportError | None = None
+    stop: list[TransportError] = []
+
+    def guarded(item: Any) -> None:
+        if stop:  # the remote is unreachable or refuses us: do not try the rest
+            raise stop[0]
+        try:
+            one(item)
+        except TransportError as e:
+            if e.kind in ("network", "permission", "prompt", "timeout", "tool_missing"):
+                stop.append(e)
+            raise
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [(item, pool.submit(guarded, item)) for item in items]
+        for item, fut in futures:
+            try:
+                fut.result()
+            except TransportError as e:
+                failed.append(item.key if isinstance(item, Transfer) else str(item))
+                first = first or e
+    if first is None:
+        return
+    if isinstance(first, ObjectMissing):
+        raise ObjectMissing(f"{len(failed)} of {len(items)} failed: {first.message}", first.hint, failed=failed)
+    raise TransportError(
+        f"{len(failed)} of {len(items)} failed: {first.message}", first.hint, kind=first.kind, failed=failed, stderr=first.stderr
+    )
