@@ -1,0 +1,65 @@
+"""Differences between two sets of entries. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lobs.model import Entry
+
+
+@dataclass
+class Change:
+    path: str
+    kind: str  # added | removed | modified | mode
+    old: Entry | None
+    new: Entry | None
+
+    @property
+    def size_delta(self) -> int:
+        return (self.new.size if self.new else 0) - (self.old.size if self.old else 0)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "change": self.kind,
+            "old_size": self.old.size if self.old else None,
+            "new_size": self.new.size if self.new else None,
+        }
+
+
+@dataclass
+class Diff:
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+
+    def of(self, kind: str) -> list[Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        out = {"added": 0, "removed": 0, "modified": 0, "mode": 0}
+        for c in self.changes:
+            out[c.kind] += 1
+        out["unchanged"] = self.unchanged
+        return out
+
+
+def diff_entries(old: Mapping[str, Entry], new: Mapping[str, Entry]) -> Diff:
+    d = Diff()
+    for path in sorted(old.keys() | new.keys()):
+        a, b = old.get(path), new.get(path)
+        if a is None:
+            d.changes.append(Change(path, "added", None, b))
+        elif b is None:
+            d.changes.append(Change(path, "removed", a, None))
+        elif not a.same_content(b):
+            d.changes.append(Change(path, "modified", a, b))
+        elif a.mode != b.mode and not a.is_link:
+            d.changes.append(Change(path, "mode", a, b))
+        else:
+            d.unchanged += 1
+    return d

@@ -1,0 +1,113 @@
+"""User-facing errors: a one-line message, a hint, and a stable exit code.
+
+Every error a user can cause (bad config, refused overwrite, unreachable remote,
+corrupt manifest) is a :class:`LobsError`. Front ends print ``message`` and
+``hint`` and exit with ``exit_code``; anything else is a bug and gets a traceback.
+The exit codes are documented in ``docs/exit-codes.md`` and never change meaning.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    BUG = 1  # an unexpected exception: a traceback was printed
+    USAGE = 2  # bad command line
+    CONFIG = 3  # lobs.yml or user config invalid, or no project found
+    CONFLICT = 4  # refused to overwrite local edits or a moved remote ref; --force overrides
+    NOT_FOUND = 5  # target, remote, snapshot or object does not exist
+    INTEGRITY = 6  # hash mismatch, corrupt or malicious manifest/archive
+    TRANSPORT = 7  # the transfer tool failed: network, permission, missing tool, bad output
+    LOCKED = 8  # another lobs process is working on the same target
+    UNSUPPORTED = 9  # a file name or feature that cannot be represented safely
+    INTERRUPTED = 130  # Ctrl-C / SIGTERM: every file is old or new, re-run to finish
+
+
+class LobsError(Exception):
+    """An error the user can act on. ``str(err)`` is the one-line message."""
+
+    exit_code: ExitCode = ExitCode.BUG
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(LobsError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(LobsError):
+    exit_code = ExitCode.CONFIG
+
+
+class ConflictError(LobsError):
+    """Refused: the operation would lose someone's data. Carries the paths involved."""
+
+    exit_code = ExitCode.CONFLICT
+
+    def __init__(self, message: str, hint: str | None = None, paths: list[str] | None = None):
+        super().__init__(message, hint)
+        self.paths = paths or []
+
+
+class NotFoundError(LobsError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class IntegrityError(LobsError):
+    exit_code = ExitCode.INTEGRITY
+
+
+class UnsupportedError(LobsError):
+    exit_code = ExitCode.UNSUPPORTED
+
+
+class LockedError(LobsError):
+    exit_code = ExitCode.LOCKED
+
+
+class Interrupted(LobsError):
+    exit_code = ExitCode.INTERRUPTED
+
+
+class TransportError(LobsError):
+    """A transfer tool failed.
+
+    ``kind`` is one of ``not_found``, ``permission``, ``network``, ``tool_missing``,
+    ``tool_failed``, ``prompt`` (the tool asked a question with no terminal), ``timeout``.
+    ``failed`` lists the keys of a batch that did not arrive (empty when unknown).
+    """
+
+    exit_code = ExitCode.TRANSPORT
+    KINDS = ("not_found", "permission", "network", "tool_missing", "tool_failed", "prompt", "timeout")
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        kind: str = "tool_failed",
+        failed: list[str] | None = None,
+        stderr: str = "",
+    ) -> None:
+        super().__init__(message, hint)
+        assert kind in self.KINDS, kind
+        self.kind = kind
+        self.failed = failed or []
+        self.stderr = stderr
+
+
+class ObjectMissing(TransportError):
+    """A key that was asked for does not exist on the remote."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+    def __init__(self, message: str, hint: str | None = None, *, failed: list[str] | None = None):
+        super().__init__(message, hint, kind="not_found", failed=failed)

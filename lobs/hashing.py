@@ -1,0 +1,50 @@
+"""Content hashes: sha256 (default, equals the Git LFS oid) and xxh128 (fast)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from typing import Protocol
+
+import xxhash
+
+CHUNK = 1 << 20
+
+
+class Hasher(Protocol):
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+def new_hasher(algo: str) -> Hasher:
+    if algo == "sha256":
+        return hashlib.sha256()
+    if algo == "xxh128":
+        return xxhash.xxh3_128()  # type: ignore[no-any-return]
+    raise ValueError(f"unknown hash {algo!r}")
+
+
+def hash_bytes(algo: str, data: bytes) -> str:
+    h = new_hasher(algo)
+    h.update(data)
+    return h.hexdigest()
+
+
+def hash_file(algo: str, path: str | os.PathLike[str], on_bytes: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """Stream ``path`` through the hash. Returns (hex digest, bytes read). Raises OSError."""
+    h = new_hasher(algo)
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    total = 0
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            n = f.readinto(buf)  # type: ignore[attr-defined]
+            if not n:
+                break
+            h.update(view[:n])
+            total += n
+            if on_bytes is not None:
+                on_bytes(n)
+    return h.hexdigest(), total

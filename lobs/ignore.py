@@ -1,0 +1,66 @@
+"""Which paths of a target are tracked: gitignore-syntax rules from several sources.
+
+Sources, in increasing precedence: the built-in excludes (``.lobs/``, ``.git/``,
+lobs' own temp and staging files), the target's ``exclude`` list from lobs.yml,
+then ``.gitignore`` and ``.lobsignore`` files found inside the target (a deeper
+file overrides a shallower one, as in git). Ignore files *above* the target are
+not read: a repository commonly git-ignores the very data folder lobs tracks.
+``include`` (if given) keeps only files that match it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pathspec
+
+BUILTIN_EXCLUDES = (".lobs/", ".git/", ".lobs-tmp-*", ".lobs-staging-*/")
+IGNORE_FILES = (".gitignore", ".lobsignore")
+
+
+@dataclass(frozen=True)
+class Layer:
+    base: str  # "" for the target root, else "dir/sub/" (with the trailing slash)
+    spec: pathspec.GitIgnoreSpec
+
+
+class Rules:
+    """An immutable stack of ignore layers; ``child`` adds a directory's own files."""
+
+    def __init__(self, layers: tuple[Layer, ...], include: pathspec.GitIgnoreSpec | None) -> None:
+        self.layers = layers
+        self.include = include
+
+    @staticmethod
+    def root(exclude: Sequence[str] = (), include: Sequence[str] = ()) -> Rules:
+        layers = [Layer("", pathspec.GitIgnoreSpec.from_lines(list(BUILTIN_EXCLUDES) + list(exclude)))]
+        inc = pathspec.GitIgnoreSpec.from_lines(list(include)) if include else None
+        return Rules(tuple(layers), inc)
+
+    def child(self, base: str, lines: list[str]) -> Rules:
+        if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
+            return self
+        return Rules(self.layers + (Layer(base, pathspec.GitIgnoreSpec.from_lines(lines)),), self.include)
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        """Is the target-relative path ``rel`` excluded? Deepest matching layer wins."""
+        for layer in reversed(self.layers):
+            if layer.base and not rel.startswith(layer.base):
+                continue
+            sub = rel[len(layer.base) :]
+            res = layer.spec.check_file(sub + "/" if is_dir else sub)
+            if res.include is not None:
+                return bool(res.include)
+        return False
+
+    def included(self, rel: str) -> bool:
+        return self.include is None or self.include.match_file(rel)
+
+
+def read_ignore_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().splitlines()
+    except OSError:
+        return []

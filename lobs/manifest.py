@@ -1,0 +1,157 @@
+"""Canonical JSON for manifests, snapshot ids, and validation of untrusted input.
+
+``encode`` gives the canonical bytes (sorted keys, entries sorted by path, UTF-8,
+compact separators, a trailing newline); the snapshot id is the sha256 of those
+bytes. ``decode`` treats its input as hostile: it checks the format, every field's
+type, and every path (relative, POSIX, no ``..``, no NUL/newline, no duplicates,
+no entry below a symlink entry) and raises IntegrityError before anything uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from lobs.errors import IntegrityError
+from lobs.model import CODECS, HASHES, MANIFEST_FORMAT, Entry, Manifest, Stored
+
+HEX_LEN = {"sha256": 64, "xxh128": 32}
+MAX_MANIFEST_BYTES = 2 << 30  # a manifest larger than this is refused as hostile
+
+
+def encode(m: Manifest) -> bytes:
+    entries = sorted(m.entries, key=lambda e: e.path.encode("utf-8"))
+    doc = {
+        "format": MANIFEST_FORMAT,
+        "hash": m.hash,
+        "parent": m.parent,
+        "created": m.created,
+        "target": m.target,
+        "message": m.message,
+        "entries": [e.to_json() for e in entries],
+    }
+    return (json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def snapshot_id(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode(data: bytes, *, source: str = "manifest") -> Manifest:
+    """Parse and validate manifest bytes. Raises IntegrityError naming ``source``."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise IntegrityError(f"{source}: manifest is too large ({len(data)} bytes)")
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise IntegrityError(f"{source}: not a valid manifest ({e})", "the remote or archive may be corrupt") from e
+    return from_doc(doc, source=source)
+
+
+def from_doc(doc: Any, *, source: str) -> Manifest:
+    def bad(msg: str) -> IntegrityError:
+        return IntegrityError(f"{source}: {msg}", "refusing to use a corrupt or malicious manifest")
+
+    if not isinstance(doc, dict):
+        raise bad("not a JSON object")
+    if doc.get("format") != MANIFEST_FORMAT:
+        raise bad(f"unknown format {doc.get('format')!r} (this lobs reads {MANIFEST_FORMAT})")
+    algo = doc.get("hash")
+    if algo not in HASHES:
+        raise bad(f"unknown hash {algo!r}")
+    for key in ("parent", "created", "message"):
+        if doc.get(key) is not None and not isinstance(doc.get(key), str):
+            raise bad(f"{key} must be a string or null")
+    target = doc.get("target")
+    if not isinstance(target, str):
+        raise bad("target must be a string")
+    raw_entries = doc.get("entries")
+    if not isinstance(raw_entries, list):
+        raise bad("entries must be a list")
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    links: set[str] = set()
+    for i, raw in enumerate(raw_entries):
+        entries.append(_entry(raw, algo, bad, i))
+    for e in entries:
+        if e.path in seen:
+            raise bad(f"duplicate path {e.path!r}")
+        seen.add(e.path)
+        if e.is_link:
+            links.add(e.path)
+    # Nothing may live below a symlink or below a file: writing it would go through the link.
+    for e in entries:
+        parts = e.path.split("/")
+        for k in range(1, len(parts)):
+            prefix = "/".join(parts[:k])
+            if prefix in seen:
+                kind = "symlink" if prefix in links else "file"
+                raise bad(f"path {e.path!r} lies below the {kind} {prefix!r}")
+    entries.sort(key=lambda e: e.path.encode("utf-8"))
+    return Manifest(
+        target=target,
+        hash=algo,
+        parent=doc.get("parent"),
+        created=doc.get("created"),
+        message=doc.get("message"),
+        entries=entries,
+    )
+
+
+def check_path(path: object) -> str | None:
+    """Return why ``path`` is not a safe relative manifest path, or None if it is."""
+    if not isinstance(path, str) or not path:
+        return "empty or not a string"
+    if "\x00" in path or "\n" in path or "\r" in path:
+        return "contains NUL or a line break"
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":" and path[0].isalpha()):
+        return "is absolute"
+    if "\\" in path and path.replace("\\", "/").split("/")[0] in ("", ".."):
+        return "escapes through a backslash"
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            return f"has a {part or 'empty'!r} component" if part else "has an empty component"
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in path):
+        return "is not valid UTF-8"
+    return None
+
+
+def _entry(raw: Any, algo: str, bad: Any, i: int) -> Entry:
+    if not isinstance(raw, dict):
+        raise bad(f"entry {i} is not an object")
+    path = raw.get("path")
+    why = check_path(path)
+    if why:
+        raise bad(f"entry {i}: path {path!r} {why}")
+    assert isinstance(path, str)
+    size, mode, digest = raw.get("size"), raw.get("mode"), raw.get("hash")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise bad(f"{path!r}: size must be a non-negative integer")
+    if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
+        raise bad(f"{path!r}: mode must be permission bits")
+    if not isinstance(digest, str) or len(digest) != HEX_LEN[algo] or not _is_hex(digest):
+        raise bad(f"{path!r}: hash must be {HEX_LEN[algo]} lowercase hex digits")
+    link = raw.get("link")
+    if link is not None and (not isinstance(link, str) or not link or "\x00" in link):
+        raise bad(f"{path!r}: link target must be a non-empty string")
+    stored_raw = raw.get("stored")
+    stored: Stored | None = None
+    if stored_raw is not None:
+        if not isinstance(stored_raw, dict):
+            raise bad(f"{path!r}: stored must be an object")
+        codec, ssize, sdict = stored_raw.get("codec"), stored_raw.get("size"), stored_raw.get("dict")
+        if codec not in CODECS:
+            raise bad(f"{path!r}: unknown codec {codec!r}")
+        if not isinstance(ssize, int) or isinstance(ssize, bool) or ssize < 0:
+            raise bad(f"{path!r}: stored size must be a non-negative integer")
+        if sdict is not None:
+            raise bad(f"{path!r}: zstd dictionaries are not supported by this version")
+        stored = Stored(codec=codec, size=ssize, dict=None)
+    elif link is None:
+        raise bad(f"{path!r}: a file entry needs 'stored'")
+    return Entry(path=path, size=size, mode=mode & 0o7777, hash=digest, stored=stored, link=link)
+
+
+def _is_hex(s: str) -> bool:
+    return all(c in "0123456789abcdef" for c in s)

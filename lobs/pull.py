@@ -1,0 +1,308 @@
+"""Pull: make the tracked files match a snapshot, safely.
+
+Everything is downloaded into a staging folder beside the target and verified
+(hash and size of the decoded bytes) before the first file is renamed into
+place. A local edit is never overwritten or removed without ``force``; nothing
+is ever written through a symlink.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lobs import manifest as mf
+from lobs.codec import decode_stream
+from lobs.diff import Diff, diff_entries
+from lobs.errors import ConflictError, IntegrityError
+from lobs.fsutil import TMP_PREFIX, fsync_dir
+from lobs.hashing import hash_file
+from lobs.index import Index
+from lobs.scan import LocalFile
+from lobs.localstate import LocalState
+from lobs.model import Entry, Manifest
+from lobs.progress import Progress
+from lobs.push import _Events
+from lobs.remote import Remote
+from lobs.syncstate import SyncState
+from lobs.transport.base import Transfer
+from lobs.workspace import Workspace
+
+CHUNK_BYTES = 512 << 20
+CHUNK_FILES = 5000
+
+
+@dataclass
+class PullPlan:
+    ws: Workspace
+    local: LocalState
+    snapshot: str
+    target: Manifest
+    diff: Diff  # local tree -> snapshot
+    writes: list[Entry] = field(default_factory=list)  # files and links to (re)create
+    chmods: list[Entry] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def download_bytes(self) -> int:
+        return sum(e.stored.size for e in self.writes if e.stored)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.writes or self.chmods or self.deletes)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "target": self.ws.name,
+            "snapshot": self.snapshot,
+            "writes": [{"path": e.path, "size": e.size} for e in self.writes],
+            "chmods": [e.path for e in self.chmods],
+            "deletes": self.deletes,
+            "conflicts": [{"path": p, "reason": r} for p, r in self.conflicts],
+        }
+
+
+def plan_pull(
+    ws: Workspace, local: LocalState, base: Manifest | None, snap_id: str, target: Manifest, *, force: bool, delete: bool
+) -> PullPlan:
+    """Work out a pull. Raises ConflictError (listing paths) unless ``force``."""
+    have = local.entries
+    was = base.by_path() if base else {}
+    want = target.by_path()
+    plan = PullPlan(ws, local, snap_id, target, diff_entries(have, want))
+
+    def edited(path: str) -> bool:
+        cur, old = have.get(path), was.get(path)
+        return cur is not None and (old is None or not cur.same_content(old))
+
+    for path, e in want.items():
+        cur = have.get(path)
+        if cur is not None and cur.same_content(e):
+            if cur.mode != e.mode and not e.is_link and (path not in was or was[path].mode == cur.mode or force):
+                plan.chmods.append(e)
+            continue
+        if cur is not None and edited(path):
+            why = "modified locally" if path in was else "untracked local file would be overwritten"
+            plan.conflicts.append((path, why))
+        plan.writes.append(e)
+    for path in have:
+        if path in want:
+            continue
+        if path in was:
+            if edited(path):
+                plan.conflicts.append((path, "modified locally, deleted in the snapshot"))
+            plan.deletes.append(path)
+        elif delete:
+            plan.deletes.append(path)
+    # A file in the way of a directory the snapshot needs, or a folder in the way of a file.
+    removed = set(plan.deletes)
+    local_dirs: dict[str, list[str]] = defaultdict(list)
+    for path in have:
+        parts = path.split("/")
+        for k in range(1, len(parts)):
+            local_dirs["/".join(parts[:k])].append(path)
+    for e in plan.writes:
+        parts = e.path.split("/")
+        for k in range(1, len(parts)):
+            parent = "/".join(parts[:k])
+            if parent in have and parent not in removed and parent not in want:
+                plan.conflicts.append((parent, f"local file is in the way of {e.path}"))
+        blockers = [p for p in local_dirs.get(e.path, []) if p not in removed]
+        if blockers:
+            plan.conflicts.append((e.path, f"local folder is in the way ({len(blockers)} file(s) inside)"))
+    if plan.conflicts and not force:
+        lines = sorted({f"{p} ({why})" for p, why in plan.conflicts})
+        shown = "; ".join(lines[:10]) + (f"; and {len(lines) - 10} more" if len(lines) > 10 else "")
+        raise ConflictError(
+            f"pull would lose local changes to {len(lines)} path(s): {shown}",
+            "push or move your edits first, or pull with --force to overwrite them",
+            paths=sorted({p for p, _ in plan.conflicts}),
+        )
+    plan.writes.sort(key=lambda e: e.path.encode())
+    plan.deletes.sort()
+    return plan
+
+
+def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int = 0) -> None:
+    """Download and verify everything into staging, then rename into place."""
+    ws = plan.ws
+    staging = ws.staging
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "obj").mkdir(parents=True)
+    (staging / "files").mkdir()
+    try:
+        ready = _fetch_all(plan, remote, staging, progress, jobs)
+        _recheck_local(plan)
+        progress.phase("apply", len(plan.writes) + len(plan.deletes))
+        _apply(plan, ready, progress)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    data = mf.encode(plan.target)
+    ws.cache_manifest(plan.snapshot, data)
+    ws.set_base(SyncState(ws.remote_name, plan.snapshot, len(plan.target.entries), plan.target.total_size))
+
+
+def _fetch_all(plan: PullPlan, remote: Remote, staging: Path, progress: Progress, jobs: int) -> dict[str, Path]:
+    """Download every needed object, decode and verify it. Returns path -> staged file."""
+    ws = plan.ws
+    by_key: dict[str, list[Entry]] = defaultdict(list)
+    for e in plan.writes:
+        if e.stored is not None:
+            by_key[ws.layout.object_key(e, e.stored.codec)].append(e)
+    progress.phase("download", len(by_key), plan.download_bytes)
+    ready: dict[str, Path] = {}
+    keys = sorted(by_key)
+    counter = 0
+    i = 0
+    while i < len(keys):
+        chunk: list[Transfer] = []
+        size = 0
+        while i < len(keys) and (not chunk or (size < CHUNK_BYTES and len(chunk) < CHUNK_FILES)):
+            e0 = by_key[keys[i]][0]
+            assert e0.stored is not None
+            chunk.append(Transfer(staging / "obj" / str(i), keys[i], e0.stored.size))
+            size += e0.stored.size
+            i += 1
+        paths = {t.key: (by_key[t.key][0].path, t.size) for t in chunk}
+        remote.transport.download(chunk, _Events(progress, "fetch", paths), jobs)
+        for t in chunk:
+            entries = by_key[t.key]
+            first = entries[0]
+            assert first.stored is not None
+            dest = staging / "files" / str(counter)
+            counter += 1
+            _decode(t.local, dest, first, plan.target.hash, t.key)
+            t.local.unlink(missing_ok=True)
+            ready[first.path] = dest
+            for dup in entries[1:]:
+                copy = staging / "files" / str(counter)
+                counter += 1
+                shutil.copyfile(dest, copy)
+                ready[dup.path] = copy
+    return ready
+
+
+def _decode(src: Path, dest: Path, e: Entry, algo: str, key: str) -> None:
+    assert e.stored is not None
+    try:
+        with open(src, "rb") as fin, open(dest, "wb") as fout:
+            digest, size = decode_stream(fin, fout, e.stored.codec, algo=algo, max_size=e.size)
+    except FileNotFoundError as err:
+        raise IntegrityError(f"object {key} for {e.path} did not arrive", "the transport reported success for a missing object") from err
+    except IntegrityError as err:
+        raise IntegrityError(f"{e.path}: {err.message} (object {key})", "nothing was changed locally; the remote copy is damaged") from err
+    if size != e.size or digest != e.hash:
+        raise IntegrityError(
+            f"{e.path}: downloaded content does not match the snapshot (object {key})",
+            "nothing was changed locally; the remote copy is damaged or was replaced",
+        )
+
+
+def _recheck_local(plan: PullPlan) -> None:
+    """A file edited while we downloaded is a new local edit: refuse rather than overwrite."""
+    if plan.conflicts:
+        return  # --force: overwriting is what was asked
+    changed = []
+    for path in [e.path for e in plan.writes] + plan.deletes:
+        f = plan.local.files.get(path)
+        try:
+            st = os.lstat(plan.ws.root / path)
+        except FileNotFoundError:
+            if f is not None:
+                changed.append(path)
+            continue
+        if f is None or (st.st_size, st.st_mtime_ns, st.st_ino) != (f.size, f.mtime_ns, f.ino):
+            changed.append(path)
+    if changed:
+        raise ConflictError(
+            f"{len(changed)} file(s) changed during the pull: {', '.join(changed[:5])}",
+            "nothing was changed; run the pull again",
+            paths=changed,
+        )
+
+
+def safe_parent(root: Path, rel: str) -> Path:
+    """Create the parent folders of ``rel`` under ``root``, refusing to pass a symlink."""
+    cur = root
+    for part in rel.split("/")[:-1]:
+        cur = cur / part
+        try:
+            st = os.lstat(cur)
+        except FileNotFoundError:
+            cur.mkdir()
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            raise IntegrityError(f"refusing to write {rel}: {cur} is a symlink", "remove the link or pull elsewhere")
+        if not stat.S_ISDIR(st.st_mode):
+            raise ConflictError(f"cannot write {rel}: {cur} is a file", "move it away or pull with --force")
+    return cur
+
+
+def _apply(plan: PullPlan, ready: dict[str, Path], progress: Progress) -> None:
+    ws = plan.ws
+    root = ws.root
+    index = plan.local.index
+    for path in plan.deletes:
+        p = root / path
+        safe_parent(root, path)
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+        progress.item("delete", path, 0)
+        _prune_empty(root, path)
+    touched: set[Path] = set()
+    for e in plan.writes:
+        parent = safe_parent(root, e.path)
+        dest = root / e.path
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)  # only reached with --force, or when it holds only deleted files
+        if e.link is not None:
+            tmp = parent / f"{TMP_PREFIX}{os.getpid()}-link"
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            os.symlink(e.link, tmp)
+            os.replace(tmp, dest)
+        else:
+            src = ready[e.path]
+            os.chmod(src, e.mode)
+            os.replace(src, dest)
+        touched.add(parent)
+        progress.item("download", e.path, e.size)
+        _record(index, root, e, plan.target.hash)
+    for e in plan.chmods:
+        p = root / e.path
+        safe_parent(root, e.path)
+        os.chmod(p, e.mode)
+        _record(index, root, e, plan.target.hash)
+    for d in touched:
+        fsync_dir(d)
+    index.forget_missing(set(plan.target.by_path()) | (set(plan.local.files) - set(plan.deletes)))
+    index.save()
+
+
+def _record(index: Index, root: Path, e: Entry, algo: str) -> None:
+    st = os.lstat(root / e.path)
+    f = LocalFile(e.path, st.st_size, stat.S_IMODE(st.st_mode), st.st_mtime_ns, st.st_ctime_ns, st.st_ino, e.link)
+    if e.link is None:
+        index.record(f, algo, e.hash)
+
+
+def _prune_empty(root: Path, path: str) -> None:
+    parts = path.split("/")[:-1]
+    while parts:
+        d = root.joinpath(*parts)
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        parts.pop()
+
+
+def verify_file(path: Path, e: Entry, algo: str) -> bool:
+    digest, size = hash_file(algo, path)
+    return digest == e.hash and size == e.size

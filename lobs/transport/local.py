@@ -1,0 +1,179 @@
+"""The built-in ``local`` transport: a folder as a remote, no external program.
+
+Writes are atomic (temp file in the destination folder, fsync, rename), so a
+killed push never leaves a half-written object under its final name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lobs.errors import ObjectMissing, TransportError
+from lobs.fsutil import TMP_PREFIX, atomic_copy, atomic_write_bytes
+from lobs.transport.base import Capabilities, RemoteObject, Transfer, TransferEvents, Transport
+from lobs.transport.spec import check_key
+
+
+def folder_from_url(url: str) -> Path:
+    if url.startswith("file://"):
+        parsed = urlparse(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise TransportError(f"file URL with a host is not supported: {url}", kind="not_found")
+        return Path(unquote(parsed.path))
+    return Path(url).expanduser().absolute()
+
+
+class LocalTransport(Transport):
+    name = "local"
+    capabilities = Capabilities(batch=True, byte_progress=False)
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self._url = url
+        self.base = folder_from_url(url)
+        self._create = create
+
+    @property
+    def root(self) -> str:
+        return self._url
+
+    def _path(self, key: str) -> Path:
+        return self.base / check_key(key)
+
+    def _ensure_base(self) -> None:
+        if not self.base.is_dir():
+            if self.base.exists():
+                raise TransportError(f"remote folder {self.base} is not a directory", kind="not_found")
+            if not self._create:
+                raise TransportError(f"remote folder {self.base} does not exist", kind="not_found")
+            try:
+                self.base.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise _os_error(e, self.base) from e
+
+    def _pool(self, jobs: int) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=jobs if jobs > 0 else min(8, (os.cpu_count() or 2) * 2))
+
+    def upload(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
+        if not items:
+            return
+        self._ensure_base()
+
+        def one(t: Transfer) -> None:
+            try:
+                atomic_copy(t.local, self._path(t.key))
+            except FileNotFoundError as e:
+                raise TransportError(f"local file vanished during upload: {t.local}", kind="not_found") from e
+            except OSError as e:
+                raise _os_error(e, self._path(t.key)) from e
+            events.progress(max(t.size, 0))
+            events.done(t)
+
+        self._run_all(items, one, jobs)
+
+    def download(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
+        if not items:
+            return
+
+        def one(t: Transfer) -> None:
+            src = self._path(t.key)
+            try:
+                with open(src, "rb") as fin, open(t.local, "wb") as fout:
+                    shutil.copyfileobj(fin, fout, 1 << 20)
+            except FileNotFoundError as e:
+                if not src.exists():
+                    raise ObjectMissing(f"object {t.key} is missing from {self._url}", failed=[t.key]) from e
+                raise _os_error(e, t.local) from e
+            except OSError as e:
+                raise _os_error(e, src) from e
+            events.progress(max(t.size, 0))
+            events.done(t)
+
+        self._run_all(items, one, jobs)
+
+    def _run_all(self, items: Sequence[Transfer], one: object, jobs: int) -> None:
+        from collections.abc import Callable
+
+        fn: Callable[[Transfer], None] = one  # type: ignore[assignment]
+        failed: list[str] = []
+        first: BaseException | None = None
+        with self._pool(jobs) as pool:
+            futures = [(t, pool.submit(fn, t)) for t in items]
+            for t, fut in futures:
+                try:
+                    fut.result()
+                except TransportError as e:
+                    failed.append(t.key)
+                    first = first or e
+        if first is not None:
+            assert isinstance(first, TransportError)
+            if isinstance(first, ObjectMissing):
+                raise ObjectMissing(f"{len(failed)} object(s) missing from {self._url}: {first.message}", failed=failed)
+            raise TransportError(
+                f"{len(failed)} of {len(items)} transfers failed: {first.message}",
+                first.hint,
+                kind=first.kind,
+                failed=failed,
+            )
+
+    def list(self, prefix: str = "") -> Iterator[RemoteObject]:
+        if not self.base.is_dir():
+            raise TransportError(f"remote folder {self.base} does not exist", kind="not_found")
+        # walk only the directory part of the prefix
+        dir_part = prefix.rpartition("/")[0]
+        start = self.base / dir_part if dir_part else self.base
+        if not start.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames.sort()
+            rel_dir = os.path.relpath(dirpath, self.base)
+            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+            for fn in sorted(filenames):
+                if fn.startswith(TMP_PREFIX):
+                    continue
+                key = rel_dir + fn
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    st = os.lstat(os.path.join(dirpath, fn))
+                except FileNotFoundError:
+                    continue
+                yield RemoteObject(key=key, size=st.st_size)
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as e:
+            raise _os_error(e, self._path(key)) from e
+
+    def write(self, key: str, data: bytes) -> None:
+        self._ensure_base()
+        try:
+            atomic_write_bytes(self._path(key), data)
+        except OSError as e:
+            raise _os_error(e, self._path(key)) from e
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            try:
+                self._path(key).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise _os_error(e, self._path(key)) from e
+
+
+def _os_error(e: OSError, path: Path) -> TransportError:
+    import errno
+
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return TransportError(f"permission denied: {path}", kind="permission")
+    if e.errno == errno.ENOSPC:
+        return TransportError(f"no space left on device writing {path}", "free some space and re-run", kind="tool_failed")
+    return TransportError(f"{e.strerror or e}: {path}", kind="tool_failed")

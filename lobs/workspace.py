@@ -1,0 +1,140 @@
+"""A workspace: one local directory bound to one place on one remote.
+
+It is a project target (lobs.yml) or a bare directory with a URL (no project).
+It knows where the directory's local state lives (index, lock, cached
+manifests, sync state) and opens the remote. Nothing here talks to the network
+until :meth:`open_remote` is called.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import zstandard
+
+from lobs import manifest as mf
+from lobs.codec import Compression
+from lobs.config import Config, RemoteConfig, TargetConfig
+from lobs.errors import NotFoundError
+from lobs.fsutil import atomic_write_bytes
+from lobs.ignore import Rules
+from lobs.model import Manifest
+from lobs.remote import Layout, Remote, decode_snapshot
+from lobs.syncstate import LOCK_NAME, LockFile, StateFile, SyncState
+from lobs.transport import open_transport
+
+
+@dataclass
+class Workspace:
+    name: str  # target path in the project, or the directory as given
+    root: Path  # the directory tracked
+    state_dir: Path  # the .lobs folder
+    remote_cfg: RemoteConfig
+    remote_path: str
+    rules: Rules
+    compression: Compression
+    sync: LockFile | StateFile
+    user_transports: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(self.name.encode()).hexdigest()[:16]
+
+    @property
+    def index_path(self) -> Path:
+        return self.state_dir / "index" / f"{self.key}.sqlite"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.state_dir / "locks" / f"{self.key}.lock"
+
+    @property
+    def hash_algo(self) -> str:
+        return self.remote_cfg.hash
+
+    @property
+    def remote_name(self) -> str:
+        return self.remote_cfg.name
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.remote_cfg.layout, self.remote_path)
+
+    @property
+    def staging(self) -> Path:
+        return self.root.parent / f".lobs-staging-{self.root.name or 'root'}"
+
+    def base(self) -> SyncState | None:
+        return self.sync.get(self.name)
+
+    def set_base(self, state: SyncState | None) -> None:
+        self.sync.set(self.name, state)
+
+    def open_remote(self) -> Remote:
+        transport = open_transport(self.remote_cfg.spec, self.user_transports)
+        return Remote(transport, self.layout, self.remote_cfg.spec.display)
+
+    # cached manifests: immutable, keyed by snapshot id
+    def _cache_path(self, snap_id: str) -> Path:
+        return self.state_dir / "manifests" / f"{snap_id}.json.zst"
+
+    def cache_manifest(self, snap_id: str, data: bytes) -> None:
+        p = self._cache_path(snap_id)
+        if not p.exists():
+            atomic_write_bytes(p, zstandard.ZstdCompressor(level=3).compress(data))
+
+    def cached_manifest(self, snap_id: str) -> Manifest | None:
+        try:
+            packed = self._cache_path(snap_id).read_bytes()
+        except FileNotFoundError:
+            return None
+        return decode_snapshot(packed, snap_id, f"cached snapshot {snap_id[:12]}")
+
+    def base_manifest(self, remote: Remote | None) -> Manifest | None:
+        """The manifest of the last sync, from the cache, else from ``remote`` if given."""
+        b = self.base()
+        if b is None:
+            return None
+        m = self.cached_manifest(b.snapshot)
+        if m is None and remote is not None:
+            try:
+                m = remote.read_snapshot(b.snapshot)
+            except NotFoundError:
+                return None
+            self.cache_manifest(b.snapshot, mf.encode(m))
+        return m
+
+
+def project_workspace(cfg: Config, target: TargetConfig, remote_name: str | None) -> Workspace:
+    assert cfg.root is not None
+    remote = cfg.remote(remote_name or target.remote)
+    return Workspace(
+        name=target.path,
+        root=(cfg.root / target.path).absolute(),
+        state_dir=cfg.root / ".lobs",
+        remote_cfg=remote,
+        remote_path=target.remote_path,
+        rules=Rules.root(target.exclude, target.include),
+        compression=target.compression,
+        sync=LockFile(cfg.root / LOCK_NAME),
+        user_transports=cfg.transports,
+    )
+
+
+def adhoc_workspace(directory: Path, remote: RemoteConfig, compression: Compression, user_transports: Mapping[str, Any]) -> Workspace:
+    root = directory.absolute()
+    return Workspace(
+        name=str(directory),
+        root=root,
+        state_dir=root / ".lobs",
+        remote_cfg=remote,
+        remote_path="",
+        rules=Rules.root(),
+        compression=compression,
+        sync=StateFile(root / ".lobs" / "state.json"),
+        user_transports=user_transports,
+    )
