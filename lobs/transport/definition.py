@@ -9,6 +9,7 @@ the templates; :mod:`lobs.transport.command` runs them.
 from __future__ import annotations
 
 import importlib.resources
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,13 +65,30 @@ class TransportDef:
     notes: tuple[str, ...] = ()
 
 
+_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+
+
+def split_template(text: str, where: str = "command") -> tuple[str, ...]:
+    """Split a command string like a shell would, keeping each ``{{ … }}``/``{% … %}``
+    block inside one argument (so ``put {{ local }} {{ url }}`` is 3 arguments)."""
+    blocks: list[str] = []
+
+    def hide(m: re.Match[str]) -> str:
+        blocks.append(m.group(0))
+        return f"@@lobs{len(blocks) - 1}@@"
+
+    try:
+        parts = shlex.split(_BLOCK.sub(hide, text))
+    except ValueError as e:
+        raise ConfigError(f"{where}: cannot split command {text!r}: {e}") from None
+    marker = re.compile(r"@@lobs(\d+)@@")
+    return tuple(marker.sub(lambda m: blocks[int(m.group(1))], p) for p in parts)
+
+
 def _argv(value: Any, where: str) -> tuple[str, ...]:
     """A template command: a YAML list (one template per argument) or a string split like a shell."""
     if isinstance(value, str):
-        try:
-            return tuple(shlex.split(value))
-        except ValueError as e:
-            raise ConfigError(f"{where}: cannot split command {value!r}: {e}") from None
+        return split_template(value, where)
     if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
         return tuple(str(v) for v in value)
     raise ConfigError(f"{where}: a command must be a string or a list of strings")
@@ -84,7 +102,7 @@ def _output(raw: Any, where: str) -> OutputSpec | None:
     unknown = set(raw) - set(OutputSpec.__dataclass_fields__)
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
-    spec = OutputSpec(**{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in raw.items()})
+    spec = OutputSpec(**{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in raw.items()})  # type: ignore[arg-type]
     if spec.format not in ("lines", "jsonl", "json") or spec.stream not in ("stdout", "stderr"):
         raise ConfigError(f"{where}: format must be lines|jsonl|json and stream stdout|stderr")
     return spec
@@ -158,7 +176,8 @@ def parse_definition(name: str, raw: Mapping[str, Any], *, builtin: bool = False
 
 
 def _load_yaml(text: str, where: str) -> Any:
-    from ruamel.yaml import YAML, YAMLError
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     try:
         return YAML(typ="safe", pure=True).load(text)

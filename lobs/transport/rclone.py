@@ -85,10 +85,13 @@ class RcloneTransport(CommandTransport):
 
     def list_failure(self, result: Result, prefix: str) -> TransportError:
         err = super().list_failure(result, prefix)
-        if err.kind == "not_found" and "directory not found" in result.stderr_text:
-            # a prefix nothing was written under yet is empty, unless the bucket is missing
-            if self.scheme != "s3" or self.ok(self._probe_bucket()):
-                return _Empty(err.message)
+        # a prefix nothing was written under yet is empty, unless the bucket is missing
+        if (
+            err.kind == "not_found"
+            and "directory not found" in result.stderr_text
+            and (self.scheme != "s3" or self.ok(self._probe_bucket()))
+        ):
+            return _Empty(err.message)
         return err
 
     def _probe_bucket(self) -> Result:

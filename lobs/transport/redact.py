@@ -54,7 +54,7 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 
 
 @overload
-def redact(value: str) -> str: ...
+def redact(value: str) -> str: ...  # type: ignore[overload-overlap]
 @overload
 def redact(value: Sequence[str]) -> list[str]: ...
 def redact(value: str | Sequence[str]) -> str | list[str]:

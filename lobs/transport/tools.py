@@ -31,14 +31,15 @@ def _package_file(rel: str) -> str | None:
 
 def find_executable(tdef: TransportDef) -> str | None:
     """The absolute path of the tool, or None. Looks in the package file first (the real
-    binary rather than a wrapper), then on PATH, then next to the running Python (a venv's bin)."""
+    binary rather than a wrapper), then next to the running Python (the venv lobs is installed
+    in), then on PATH."""
     if tdef.python_package_file:
         found = _package_file(tdef.python_package_file)
         if found:
             return found
     venv_bin = os.path.dirname(sys.executable)
     for name in tdef.executables:
-        found = shutil.which(name) or shutil.which(name, path=venv_bin)
+        found = shutil.which(name, path=venv_bin) or shutil.which(name)
         if found:
             return os.path.abspath(found)
     return None
