@@ -82,7 +82,7 @@ def adhoc(ctx: Context, directory: str, url: str, opts: RemoteOptions) -> Worksp
     d = Path(directory)
     if not d.is_absolute():
         d = ctx.cwd / d
-    return adhoc_workspace(d, rc, Compression.parse(opts.compression), cfg.transports)
+    return adhoc_workspace(d, rc, Compression.parse(opts.compression), cfg.transports, ctx.env)
 
 
 def workspaces(ctx: Context, names: list[str], remote: str | None = None) -> list[Workspace]:

@@ -117,7 +117,7 @@ class Remote:
         try:
             return {o.key: o for o in self.transport.list(self.layout.objects_prefix)}
         except TransportError as e:
-            if e.kind == "not_found" and self.layout.kind == "cas":
+            if e.kind == "not_found":
                 return {}
             raise
 

@@ -1,4 +1,4 @@
-"""What each target was last synced as: ``lobs.lock`` in a project, ``.lobs/state.json`` without.
+"""What each target was last synced as: ``lobs.lock`` in a project; a state file in the user state folder for a bare directory.
 
 ``lobs.lock`` is committed and merge-friendly: one line per target, sorted, so
 that ``git checkout <commit> && lobs pull`` brings back that commit's data.
@@ -75,7 +75,7 @@ class LockFile:
 
 
 class StateFile:
-    """``DIR/.lobs/state.json`` for a directory synced without a project."""
+    """``$XDG_STATE_HOME/lobs/dirs/<key>/state.json`` for a directory synced without a project."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

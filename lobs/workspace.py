@@ -9,6 +9,7 @@ until :meth:`open_remote` is called.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ class Workspace:
 
     @property
     def key(self) -> str:
-        return hashlib.sha256(self.name.encode()).hexdigest()[:16]
+        return hashlib.sha256(str(self.root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
     @property
     def index_path(self) -> Path:
@@ -125,16 +126,25 @@ def project_workspace(cfg: Config, target: TargetConfig, remote_name: str | None
     )
 
 
-def adhoc_workspace(directory: Path, remote: RemoteConfig, compression: Compression, user_transports: Mapping[str, Any]) -> Workspace:
-    root = directory.absolute()
+def state_home(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
+    return Path(base).expanduser() / "lobs"
+
+
+def adhoc_workspace(
+    directory: Path, remote: RemoteConfig, compression: Compression, user_transports: Mapping[str, Any], env: Mapping[str, str]
+) -> Workspace:
+    """A directory with no project: its state lives in the user's state folder, keyed by its path."""
+    root = Path(os.path.abspath(directory))
+    state = state_home(env) / "dirs" / hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
     return Workspace(
         name=str(directory),
         root=root,
-        state_dir=root / ".lobs",
+        state_dir=state,
         remote_cfg=remote,
         remote_path="",
         rules=Rules.root(),
         compression=compression,
-        sync=StateFile(root / ".lobs" / "state.json"),
+        sync=StateFile(state / "state.json"),
         user_transports=user_transports,
     )

@@ -104,7 +104,7 @@ def log(obj: Any, target: str | None, remote_name: str | None, limit: int, json_
             from lobs.workspace import adhoc_workspace
             from lobs.codec import Compression
 
-            ws = adhoc_workspace(obj.cwd, rc, Compression(), {})
+            ws = adhoc_workspace(obj.cwd, rc, Compression(), {}, obj.env)
         else:
             wss = api.workspaces(ctx, [target] if target else [], remote_name)
             if len(wss) > 1:

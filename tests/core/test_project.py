@@ -1,0 +1,195 @@
+"""A project with lobs.yml: init, remotes, track, status, push, pull, log, ls, diff."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lobs.errors import ExitCode
+from tests.conftest import Cli
+
+
+def make_project(cli: Cli, tmp_path: Path, *, layout: str = "cas", hash_algo: str = "sha256") -> Path:
+    proj = tmp_path / "proj"
+    (proj / "data" / "corpus" / "sub").mkdir(parents=True)
+    (proj / "data" / "corpus" / "a.json").write_text('{"a": 1}\n' * 50)
+    (proj / "data" / "corpus" / "sub" / "b.txt").write_text("bee\n")
+    (proj / "data" / "corpus" / "scratch.tmp").write_text("ignored")
+    assert cli("init", cwd=proj).code == 0
+    r = cli("remote", "add", "origin", str(tmp_path / "remote"), "--layout", layout, "--hash", hash_algo, cwd=proj)
+    assert r.code == 0, r.err
+    assert cli("track", "data/corpus", cwd=proj).code == 0
+    return proj
+
+
+def test_init_track_and_config_keep_comments(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    cfg = proj / "lobs.yml"
+    text = cfg.read_text()
+    cfg.write_text("# my precious comment\n" + text.replace("targets:", "# targets below\ntargets:"))
+    assert cli("remote", "set", "origin", "region", "eu-west-1", cwd=proj).code == 0
+    new = cfg.read_text()
+    assert "# my precious comment" in new and "# targets below" in new
+    assert "region: eu-west-1" in new
+    assert ".lobs/" in (proj / ".gitignore").read_text()
+    assert cli("init", cwd=proj).code == ExitCode.CONFIG
+
+
+def test_push_status_pull_cycle(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    (proj / "data" / "corpus" / ".lobsignore").write_text("*.tmp\n")
+    r = cli("status", cwd=proj)
+    assert r.code == 0 and "never synced" in r.out
+    r = cli("push", cwd=proj)
+    assert r.code == 0, r.err
+    assert "3 files pushed" in r.out  # a.json, sub/b.txt, .lobsignore; scratch.tmp ignored
+    assert "scratch.tmp" not in r.out
+    lock = (proj / "lobs.lock").read_text()
+    snap = r.lines[-1].split()[-1]
+    assert snap in lock and len(snap) == 64
+    assert "clean" in cli("status", cwd=proj).out
+
+    # a second checkout of the project (as after git clone) pulls the data back
+    clone = tmp_path / "clone"
+    shutil.copytree(proj, clone, ignore=shutil.ignore_patterns(".lobs", "corpus"))
+    r = cli("pull", cwd=clone)
+    assert r.code == 0, r.err
+    assert (clone / "data/corpus/a.json").read_bytes() == (proj / "data/corpus/a.json").read_bytes()
+    assert not (clone / "data/corpus/scratch.tmp").exists()
+
+    # change, status shows it, push moves only what changed
+    (proj / "data/corpus/sub/b.txt").write_text("changed\n")
+    (proj / "data/corpus/new.txt").write_text("new\n")
+    (proj / "data/corpus/a.json").unlink()
+    st = cli("status", cwd=proj)
+    assert "1 added, 1 modified, 1 removed" in st.out
+    assert "  + new.txt" in st.out and "  M sub/b.txt" in st.out and "  - a.json" in st.out
+    r = cli("push", cwd=proj)
+    assert r.code == 0
+    uploads = [line for line in r.lines if line.startswith("upload ")]
+    assert sorted(uploads) == ["upload new.txt", "upload sub/b.txt"]
+
+    # the clone sees the remote move, then pulls: deletion applied, edit arrives
+    assert "moved to" in cli("status", "--remote", cwd=clone).out
+    r = cli("pull", cwd=clone)
+    assert r.code == 0, r.err
+    assert not (clone / "data/corpus/a.json").exists()
+    assert (clone / "data/corpus/sub/b.txt").read_text() == "changed\n"
+
+    log = cli("log", "--json", cwd=proj)
+    snaps = json.loads(log.out)["snapshots"]
+    assert len(snaps) == 2 and snaps[0]["parent"] == snaps[1]["snapshot"]
+
+
+def test_status_needs_no_network(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    shutil.rmtree(tmp_path / "remote")  # the remote is gone: status must not notice
+    r = cli("status", cwd=proj)
+    assert r.code == 0 and "clean" in r.out
+
+
+def test_push_refuses_when_someone_else_pushed(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    other = tmp_path / "other"
+    shutil.copytree(proj, other, ignore=shutil.ignore_patterns(".lobs"))
+    (other / "data/corpus/theirs.txt").write_text("theirs")
+    assert cli("push", cwd=other).code == 0
+    (proj / "data/corpus/mine.txt").write_text("mine")
+    r = cli("push", cwd=proj)
+    assert r.code == ExitCode.CONFLICT
+    assert "someone else pushed" in r.err and "hint:" in r.err
+    assert len(r.err.strip().splitlines()) == 2  # one line and a hint, no traceback
+    assert cli("push", "--force", cwd=proj).code == 0
+
+
+def test_pull_refuses_to_overwrite_local_edit(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    other = tmp_path / "other"
+    shutil.copytree(proj, other, ignore=shutil.ignore_patterns(".lobs"))
+    (other / "data/corpus/sub/b.txt").write_text("remote edit")
+    assert cli("push", cwd=other).code == 0
+    (proj / "data/corpus/sub/b.txt").write_text("local edit")
+    r = cli("pull", cwd=proj)
+    assert r.code == ExitCode.CONFLICT and "sub/b.txt" in r.err
+    assert (proj / "data/corpus/sub/b.txt").read_text() == "local edit"
+    assert cli("pull", "--force", cwd=proj).code == 0
+    assert (proj / "data/corpus/sub/b.txt").read_text() == "remote edit"
+
+
+def test_dry_run_changes_nothing(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    r = cli("push", "--dry-run", cwd=proj)
+    assert r.code == 0 and "would push" in r.out
+    assert not (tmp_path / "remote" / "refs").exists()
+    assert not (proj / "lobs.lock").exists()
+    r = cli("push", "--dry-run", "--json", cwd=proj)
+    doc = json.loads(r.out)
+    assert doc["dry_run"] is True and len(doc["results"][0]["uploads"]) == 3
+
+
+@pytest.mark.parametrize("layout", ["cas", "mirror"])
+@pytest.mark.parametrize("hash_algo", ["sha256", "xxh128"])
+def test_layouts_and_hashes_round_trip(cli: Cli, tmp_path: Path, layout: str, hash_algo: str) -> None:
+    proj = make_project(cli, tmp_path, layout=layout, hash_algo=hash_algo)
+    (proj / "data/corpus/x.zst").write_bytes(b"\x28\xb5\x2f\xfd" + os.urandom(100))  # a real file named *.zst
+    (proj / "data/corpus/x").write_text("x" * 1000)  # would be stored as x.zst in a mirror
+    assert cli("push", cwd=proj).code == 0
+    if layout == "mirror":
+        assert (tmp_path / "remote/data/corpus/sub/b.txt").read_text() == "bee\n"
+    (proj / "data/corpus/sub/b.txt").unlink()
+    assert cli("push", cwd=proj).code == 0
+    if layout == "mirror":
+        assert not (tmp_path / "remote/data/corpus/sub/b.txt").exists()
+    dst = tmp_path / "dst"
+    shutil.copytree(proj, dst, ignore=shutil.ignore_patterns(".lobs", "corpus"))
+    assert cli("pull", cwd=dst).code == 0
+    for name in ("a.json", "x", "x.zst", "scratch.tmp"):
+        assert (dst / "data/corpus" / name).read_bytes() == (proj / "data/corpus" / name).read_bytes()
+    assert not (dst / "data/corpus/sub/b.txt").exists()
+
+
+def test_ls_and_diff(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    r = cli("ls", cwd=proj)
+    assert "data/corpus" in r.out
+    r = cli("ls", "origin:data/corpus", "--json", cwd=proj)
+    paths = [e["path"] for e in json.loads(r.out)["entries"]]
+    assert paths == ["a.json", "scratch.tmp", "sub/b.txt"]
+    (proj / "data/corpus/a.json").write_text("different")
+    r = cli("diff", cwd=proj)
+    assert "M a.json" in r.out and "1 modified" in r.out
+
+
+def test_invalid_config_names_file_line_and_key(cli: Cli, tmp_path: Path) -> None:
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "lobs.yml").write_text("remotes:\n  origin:\n    url: /x\n    layout: zigzag\n")
+    r = cli("status", cwd=proj)
+    assert r.code == ExitCode.CONFIG
+    assert "lobs.yml:4: remotes.origin.layout" in r.err
+    (proj / "lobs.yml").write_text("remotes:\n  origin:\n    url: ${NOPE_NOT_SET}\n")
+    r = cli("status", cwd=proj)
+    assert r.code == ExitCode.CONFIG and "NOPE_NOT_SET" in r.err
+    (proj / "lobs.yml").write_text("remotes: [\n")
+    assert cli("status", cwd=proj).code == ExitCode.CONFIG
+
+
+def test_env_expansion_and_user_config(cli: Cli, tmp_path: Path, lobs_env: dict[str, str]) -> None:
+    user_cfg = Path(lobs_env["XDG_CONFIG_HOME"]) / "lobs" / "config.yml"
+    user_cfg.parent.mkdir(parents=True)
+    user_cfg.write_text(f"remotes:\n  shared:\n    url: ${{SHARED_ROOT}}/store\n")
+    proj = tmp_path / "p"
+    (proj / "d").mkdir(parents=True)
+    (proj / "d" / "f").write_text("f")
+    (proj / "lobs.yml").write_text("default_remote: shared\ntargets:\n  - path: d\n")
+    env = dict(lobs_env, SHARED_ROOT=str(tmp_path / "shared"))
+    assert cli("push", cwd=proj, env=env).code == 0
+    assert (tmp_path / "shared" / "store" / "refs" / "d.ref").exists()
