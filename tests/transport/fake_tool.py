@@ -7,6 +7,8 @@ FAKE_FAULT (environment) injects faults into the batch commands:
   garbage    print binary garbage instead of events and exit 1
   truncate   write only half of each file, report success
   prompt     ask "Enter MFA code for arn:aws:iam::1:mfa/me:" and read stdin
+  prompt-block  ask "Enter configuration password:" and wait without reading
+FAKE_PIDFILE: where "hang" writes its own pid and its child's
 """
 
 from __future__ import annotations
@@ -42,7 +44,15 @@ def copy(src: str, dst: str, *, keep_going: bool = False) -> bool:
 def common_faults() -> None:
     f = fault()
     if f == "hang":
-        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        pidfile = os.environ.get("FAKE_PIDFILE")
+        if pidfile:
+            with open(pidfile, "w") as out:
+                out.write(f"{os.getpid()} {child.pid}\n")
+        time.sleep(600)
+    if f == "prompt-block":  # asks on the terminal and waits, like a tool reading /dev/tty
+        sys.stdout.write("Enter configuration password:")
+        sys.stdout.flush()
         time.sleep(600)
     if f == "prompt":
         sys.stdout.write("Enter MFA code for arn:aws:iam::1:mfa/me: ")
@@ -81,6 +91,7 @@ def main() -> None:
     elif cmd == "batch":
         batch()
     elif cmd == "cat":
+        common_faults()
         if not os.path.isfile(args[0]):
             print(f"error: {args[0]} does not exist", file=sys.stderr)
             sys.exit(4)
