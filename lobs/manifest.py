@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 from lobs.errors import IntegrityError
@@ -105,10 +106,11 @@ def check_path(path: object) -> str | None:
         return "empty or not a string"
     if "\x00" in path or "\n" in path or "\r" in path:
         return "contains NUL or a line break"
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":" and path[0].isalpha()):
-        return "is absolute"
-    if "\\" in path and path.replace("\\", "/").split("/")[0] in ("", ".."):
-        return "escapes through a backslash"
+    if path.startswith("/") or (os.name == "nt" and len(path) > 1 and path[1] == ":" and path[0].isalpha()):
+        return "is absolute"  # "c:x" is a drive path only on Windows; on POSIX an ordinary name
+    if os.sep == "\\" and "\\" in path:
+        # A separator on Windows (``..\\x`` would escape); an ordinary character on POSIX.
+        return "contains a backslash, a path separator on this system"
     for part in path.split("/"):
         if part in ("", ".", ".."):
             return f"has a {part or 'empty'!r} component" if part else "has an empty component"
