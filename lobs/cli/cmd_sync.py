@@ -107,6 +107,7 @@ def _print_push(obj: Any, ws: Workspace, r: api.PushResult) -> None:
 @click.option("--dry-run", "-n", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--force", is_flag=True, help="Overwrite or remove locally modified files.")
 @click.option("--delete", is_flag=True, help="Also remove untracked local files.")
+@click.option("--layout", type=click.Choice(["cas", "mirror"]), default=None, help="Layout of a URL (no project); the one it was pushed with.")
 @remote_flags
 @jobs_option
 @json_option
