@@ -1,0 +1,176 @@
+"""Pure parts: manifests, index, scanning rules, compression choices."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from lobs import hashing, index as index_mod, manifest as mf
+from lobs.codec import Compression, choose_codec, compress_file, decode_stream
+from lobs.errors import ConfigError, IntegrityError, UnsupportedError
+from lobs.ignore import Rules
+from lobs.model import Entry, Manifest, Stored
+from lobs.scan import scan
+
+H = "a" * 64
+
+
+def entry(path: str, **kw: object) -> dict[str, object]:
+    d: dict[str, object] = {"path": path, "size": 1, "mode": 0o644, "hash": H, "stored": {"codec": "none", "size": 1, "dict": None}}
+    d.update(kw)
+    return d
+
+
+def doc(*entries: dict[str, object]) -> dict[str, object]:
+    return {"format": "lobs.manifest/1", "hash": "sha256", "parent": None, "created": None, "target": "t", "message": None, "entries": list(entries)}
+
+
+def test_canonical_encoding_is_stable_and_sorted() -> None:
+    m = Manifest("t", entries=[Entry("b", 1, 0o644, H, Stored("none", 1)), Entry("a", 1, 0o644, H, Stored("none", 1))])
+    data = mf.encode(m)
+    assert data.endswith(b"\n") and data.index(b'"path":"a"') < data.index(b'"path":"b"')
+    assert mf.encode(mf.decode(data)) == data
+    assert mf.snapshot_id(data) == mf.snapshot_id(mf.encode(mf.decode(data)))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        entry("/etc/passwd"),
+        entry("a/../../x"),
+        entry("a/./b"),
+        entry("a//b"),
+        entry("nul\x00"),
+        entry("line\nbreak"),
+        entry("ok", size=-1),
+        entry("ok", size="1"),
+        entry("ok", hash="zz"),
+        entry("ok", mode=0o170000),
+        entry("ok", stored={"codec": "lz4", "size": 1, "dict": None}),
+        entry("ok", stored=None),
+    ],
+)
+def test_hostile_entries_are_refused(bad: dict[str, object]) -> None:
+    import json
+
+    with pytest.raises(IntegrityError):
+        mf.decode(json.dumps(doc(bad)).encode())
+
+
+def test_structure_attacks_are_refused() -> None:
+    import json
+
+    for d in (
+        doc(entry("a"), entry("a")),
+        doc(entry("l", link="/etc", stored=None), entry("l/passwd")),
+        doc(entry("f"), entry("f/child")),
+        {"format": "lobs.manifest/9", "entries": []},
+        [1, 2],
+    ):
+        with pytest.raises(IntegrityError):
+            mf.decode(json.dumps(d).encode())
+    with pytest.raises(IntegrityError):
+        mf.decode(b"\xff\xfe not json")
+
+
+def test_index_never_hashes_an_unchanged_file_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    for i in range(5):
+        (root / f"f{i}").write_text(f"content {i}")
+    old = time.time() - 60
+    for p in root.iterdir():
+        os.utime(p, (old, old))
+    calls: list[str] = []
+    real = hashing.hash_file
+
+    def counting(algo: str, path: object, on_bytes: object = None) -> tuple[str, int]:
+        calls.append(str(path))
+        return real(algo, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_mod, "hash_file", counting)
+    db = tmp_path / "idx.sqlite"
+    files = scan(root, Rules.root()).files
+    idx = index_mod.Index(db)
+    first = index_mod.resolve_hashes(root, files, idx, "sha256")
+    idx.save()
+    assert len(calls) == 5
+    calls.clear()
+    again = index_mod.resolve_hashes(root, scan(root, Rules.root()).files, index_mod.Index(db), "sha256")
+    assert calls == [] and again == first
+    (root / "f2").write_text("changed!")
+    index_mod.resolve_hashes(root, scan(root, Rules.root()).files, index_mod.Index(db), "sha256")
+    assert calls == [str(root / "f2")]
+
+
+def test_index_racy_guard_rehashes_fresh_files(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "f").write_text("abc")
+    f = scan(root, Rules.root()).files[0]
+    idx = index_mod.Index(tmp_path / "i.sqlite")
+    idx.record(f, "sha256", "h" * 64)  # modified just now: not trusted
+    assert idx.lookup(f, "sha256") is None
+    idx.record(f, "sha256", "h" * 64, now_ns=f.mtime_ns + 10**10)
+    assert idx.lookup(f, "sha256") == "h" * 64
+
+
+def test_scan_rules_links_and_special_files(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    (root / "keep" / "deep").mkdir(parents=True)
+    (root / "scratch").mkdir()
+    (root / "keep" / "a.txt").write_text("a")
+    (root / "keep" / "deep" / "b.log").write_text("b")
+    (root / "keep" / "deep" / "keep.log").write_text("k")
+    (root / "scratch" / "s").write_text("s")
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("x")
+    (root / ".gitignore").write_text("*.log\n")
+    (root / "keep" / "deep" / ".lobsignore").write_text("!keep.log\n")
+    os.symlink("/etc", root / "outside")
+    os.mkfifo(root / "fifo")
+    res = scan(root, Rules.root(exclude=["scratch/"]))
+    paths = [f.path for f in res.files]
+    assert paths == [".gitignore", "keep/a.txt", "keep/deep/.lobsignore", "keep/deep/keep.log", "outside"]
+    assert next(f for f in res.files if f.path == "outside").link == "/etc"
+    assert any("fifo" in s for s in res.skipped)
+    only_txt = scan(root, Rules.root(include=["*.txt"]))
+    assert [f.path for f in only_txt.files] == ["keep/a.txt"]
+
+
+def test_unrepresentable_names_are_listed_in_one_error(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "new\nline").write_text("x")
+    (root.as_posix().encode() + b"/bad\xffname")
+    open(os.path.join(os.fsencode(root), b"bad\xffname"), "w").close()
+    with pytest.raises(UnsupportedError) as err:
+        scan(root, Rules.root())
+    assert "2 name(s)" in err.value.message and "new\\nline" in err.value.message
+
+
+def test_compression_choices_and_streams(tmp_path: Path) -> None:
+    text = tmp_path / "t.json"
+    text.write_text('{"k": "value"}\n' * 10000)
+    noise = tmp_path / "n.bin"
+    noise.write_bytes(os.urandom(300_000))
+    auto = Compression.parse("auto")
+    assert choose_codec(text, text.stat().st_size, auto) == "zstd"
+    assert choose_codec(noise, noise.stat().st_size, auto) == "none"
+    assert choose_codec(tmp_path / "x.gz", 10**6, auto) == "none"
+    assert choose_codec(noise, 1, Compression.parse("zstd:19")) == "zstd"
+    assert Compression.parse("zstd:7").level == 7
+    with pytest.raises(ConfigError):
+        Compression.parse("zstd:99")
+    digest, size = compress_file(text, tmp_path / "t.zst", level=3, algo="sha256")
+    assert size < text.stat().st_size / 10
+    with pytest.raises(IntegrityError):
+        compress_file(text, tmp_path / "u.zst", level=3, algo="sha256", expect_hash="0" * 64)
+    assert not (tmp_path / "u.zst").exists()
+    with open(tmp_path / "t.zst", "rb") as fin, open(tmp_path / "out", "wb") as fout:
+        assert decode_stream(fin, fout, "zstd", algo="sha256", max_size=10**9) == (digest, text.stat().st_size)
+    with open(tmp_path / "t.zst", "rb") as fin, open(tmp_path / "out", "wb") as fout, pytest.raises(IntegrityError):
+        decode_stream(fin, fout, "zstd", algo="sha256", max_size=1000)  # a bomb stops early
