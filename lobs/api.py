@@ -150,17 +150,24 @@ def pull(
     force: bool = False,
     delete: bool = False,
     dry_run: bool = False,
+    latest: bool = False,
 ) -> PullResult:
-    """Make the workspace match ``snapshot`` (default: the remote's latest)."""
-    if not ws.root.exists():
-        if dry_run:
-            pass
-        else:
-            ws.root.mkdir(parents=True)
-    with target_lock(ws.lock_path, ws.name) if ws.root.exists() else _nolock():
+    """Make the workspace match a snapshot.
+
+    Which one: ``snapshot`` if given; else, in a project, the one lobs.lock pins
+    (so ``git checkout <commit> && lobs pull`` brings back that commit's data)
+    unless ``latest``; else the remote's latest.
+    """
+    with target_lock(ws.lock_path, ws.name):  # the lock lives in the state folder, not in root
         remote = ws.open_remote()
         try:
-            snap = remote.resolve_snapshot(snapshot) if snapshot else remote.read_ref()
+            pin = ws.pin()
+            if snapshot:
+                snap: str | None = remote.resolve_snapshot(snapshot)
+            elif not latest and pin is not None and pin.remote == ws.remote_name:
+                snap = pin.snapshot
+            else:
+                snap = remote.read_ref()
             if snap is None:
                 raise NotFoundError(f"nothing has been pushed to {remote.display} for {ws.name} yet", "push first, or check the URL")
             target = ws.cached_manifest(snap) or remote.read_snapshot(snap)
@@ -177,18 +184,11 @@ def pull(
             plan = plan_pull(ws, local, base, snap, target, force=force, delete=delete)
             if dry_run:
                 return PullResult(plan, dry_run=True)
+            ws.root.mkdir(parents=True, exist_ok=True)  # only once the snapshot is validated
             execute_pull(plan, remote, ctx.progress, ctx.jobs)
             return PullResult(plan)
         finally:
             remote.transport.close()
-
-
-class _nolock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *a: object) -> None:
-        return None
 
 
 # ---------------------------------------------------------------- status / diff / log / ls

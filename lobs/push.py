@@ -76,7 +76,7 @@ def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, 
     """Work out a push. Raises ConflictError when the remote moved since our last sync."""
     ref = remote.read_ref()
     remote_m = remote.read_snapshot(ref) if ref else None
-    base = ws.base()
+    base = ws.base() or ws.pin()  # a fresh clone knows the pin from lobs.lock
     base_id = base.snapshot if base and base.remote == ws.remote_name else None
     if ref is not None and ref != base_id and not force:
         same = remote_m is not None and remote_m.same_tree(Manifest(ws.name, ws.hash_algo, entries=sorted(local.entries.values(), key=_pkey)))

@@ -38,8 +38,9 @@ class Workspace:
     remote_path: str
     rules: Rules
     compression: Compression
-    sync: LockFile | StateFile
+    sync: StateFile  # what the working tree was last synced to (local, never committed)
     user_transports: Mapping[str, Any]
+    pins: LockFile | None = None  # lobs.lock of a project (committed)
 
     @property
     def key(self) -> str:
@@ -70,10 +71,18 @@ class Workspace:
         return self.root.parent / f".lobs-staging-{self.root.name or 'root'}"
 
     def base(self) -> SyncState | None:
+        """What the working tree was last pushed as or pulled from, on this machine."""
         return self.sync.get(self.name)
 
+    def pin(self) -> SyncState | None:
+        """What lobs.lock says (the committed pin), or None without a project."""
+        return self.pins.get(self.name) if self.pins is not None else None
+
     def set_base(self, state: SyncState | None) -> None:
+        """Record a completed sync: the local state, and lobs.lock in a project."""
         self.sync.set(self.name, state)
+        if self.pins is not None:
+            self.pins.set(self.name, state)
 
     def open_remote(self) -> Remote:
         transport = open_transport(self.remote_cfg.spec, self.user_transports)
@@ -121,8 +130,9 @@ def project_workspace(cfg: Config, target: TargetConfig, remote_name: str | None
         remote_path=target.remote_path,
         rules=Rules.root(target.exclude, target.include),
         compression=target.compression,
-        sync=LockFile(cfg.root / LOCK_NAME),
+        sync=StateFile(cfg.root / ".lobs" / "state" / (hashlib.sha256(target.path.encode()).hexdigest()[:16] + ".json")),
         user_transports=cfg.transports,
+        pins=LockFile(cfg.root / LOCK_NAME),
     )
 
 

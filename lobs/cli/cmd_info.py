@@ -47,7 +47,7 @@ def status(obj: Any, targets: tuple[str, ...], check_remote: bool, remote_name: 
             if st.remote_ref is None:
                 say(obj, "  remote: nothing pushed yet")
             elif st.remote_moved:
-                say(obj, f"  remote: moved to {st.remote_ref[:12]} (pull to get it)")
+                say(obj, f"  remote: moved to {st.remote_ref[:12]} (`lobs pull --latest` gets it)")
             else:
                 say(obj, "  remote: up to date")
         _print_changes(obj, st.diff)

@@ -107,12 +107,13 @@ def _print_push(obj: Any, ws: Workspace, r: api.PushResult) -> None:
 @click.option("--dry-run", "-n", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--force", is_flag=True, help="Overwrite or remove locally modified files.")
 @click.option("--delete", is_flag=True, help="Also remove untracked local files.")
+@click.option("--latest", is_flag=True, help="The remote's latest snapshot, even if lobs.lock pins another.")
 @click.option("--layout", type=click.Choice(["cas", "mirror"]), default=None, help="Layout of a URL (no project); the one it was pushed with.")
 @remote_flags
 @jobs_option
 @json_option
 @click.pass_obj
-def pull(obj: Any, args: tuple[str, ...], remote_name: str | None, snapshot: str | None, dry_run: bool, force: bool, delete: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
+def pull(obj: Any, args: tuple[str, ...], remote_name: str | None, snapshot: str | None, dry_run: bool, force: bool, delete: bool, latest: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
     """Download: `lobs pull [TARGET…]` in a project, or `lobs pull URL[@SNAPSHOT] DIR`."""
     ctx = make_context(obj, json_mode, jobs)
     try:
@@ -128,7 +129,7 @@ def pull(obj: Any, args: tuple[str, ...], remote_name: str | None, snapshot: str
             wss = api.workspaces(ctx, list(args), remote_name)
         results = []
         for ws in wss:
-            r = api.pull(ctx, ws, snapshot=snapshot, force=force, delete=delete, dry_run=dry_run)
+            r = api.pull(ctx, ws, snapshot=snapshot, force=force, delete=delete, dry_run=dry_run, latest=latest)
             results.append(r)
             if not json_mode:
                 _print_pull(obj, ws, r)

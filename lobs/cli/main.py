@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -90,7 +91,12 @@ def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path 
         return 0
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwind like Ctrl-C: staging removed, files old or new
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(run(sys.argv[1:]))
 
 

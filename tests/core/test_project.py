@@ -75,7 +75,9 @@ def test_push_status_pull_cycle(cli: Cli, tmp_path: Path) -> None:
 
     # the clone sees the remote move, then pulls: deletion applied, edit arrives
     assert "moved to" in cli("status", "--remote", cwd=clone).out
-    r = cli("pull", cwd=clone)
+    assert cli("pull", cwd=clone).code == 0  # lobs.lock still pins the first snapshot
+    assert (clone / "data/corpus/a.json").exists()
+    r = cli("pull", "--latest", cwd=clone)
     assert r.code == 0, r.err
     assert not (clone / "data/corpus/a.json").exists()
     assert (clone / "data/corpus/sub/b.txt").read_text() == "changed\n"
@@ -116,10 +118,10 @@ def test_pull_refuses_to_overwrite_local_edit(cli: Cli, tmp_path: Path) -> None:
     (other / "data/corpus/sub/b.txt").write_text("remote edit")
     assert cli("push", cwd=other).code == 0
     (proj / "data/corpus/sub/b.txt").write_text("local edit")
-    r = cli("pull", cwd=proj)
+    r = cli("pull", "--latest", cwd=proj)
     assert r.code == ExitCode.CONFLICT and "sub/b.txt" in r.err
     assert (proj / "data/corpus/sub/b.txt").read_text() == "local edit"
-    assert cli("pull", "--force", cwd=proj).code == 0
+    assert cli("pull", "--latest", "--force", cwd=proj).code == 0
     assert (proj / "data/corpus/sub/b.txt").read_text() == "remote edit"
 
 
@@ -193,3 +195,29 @@ def test_env_expansion_and_user_config(cli: Cli, tmp_path: Path, lobs_env: dict[
     env = dict(lobs_env, SHARED_ROOT=str(tmp_path / "shared"))
     assert cli("push", cwd=proj, env=env).code == 0
     assert (tmp_path / "shared" / "store" / "refs" / "d.ref").exists()
+
+
+def test_git_checkout_of_an_old_lock_pulls_that_snapshot(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    f = proj / "data/corpus/sub/b.txt"
+    assert cli("push", cwd=proj).code == 0
+    old_lock = (proj / "lobs.lock").read_text()
+    f.write_text("version 2\n")
+    assert cli("push", cwd=proj).code == 0
+    (proj / "lobs.lock").write_text(old_lock)  # what `git checkout <old commit>` does
+    r = cli("pull", cwd=proj)
+    assert r.code == 0, r.err
+    assert f.read_text() == "bee\n"
+    assert cli("pull", cwd=proj).code == 0 and f.read_text() == "bee\n"  # still pinned: stays
+    assert cli("pull", "--latest", cwd=proj).code == 0 and f.read_text() == "version 2\n"
+
+
+def test_example_config_is_valid(tmp_path: Path) -> None:
+    from lobs.config import load
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copy(root / "lobs.yml.example", tmp_path / "lobs.yml")
+    cfg = load(tmp_path, {"HOME": str(tmp_path)})
+    assert cfg.default_remote == "origin" and cfg.remotes["origin"].layout == "cas"
+    assert [t.path for t in cfg.targets] == ["data/corpus", "models"]
+    assert cfg.warnings == []
