@@ -65,7 +65,7 @@ class TransportDef:
     notes: tuple[str, ...] = ()
 
 
-_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 
 
 def split_template(text: str, where: str = "command") -> tuple[str, ...]:
