@@ -23,12 +23,12 @@ from lobs.errors import ConflictError, IntegrityError
 from lobs.fsutil import TMP_PREFIX, fsync_dir
 from lobs.hashing import hash_file
 from lobs.index import Index
-from lobs.scan import LocalFile
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest
 from lobs.progress import Progress
 from lobs.push import _Events
 from lobs.remote import Remote
+from lobs.scan import LocalFile
 from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
 from lobs.workspace import Workspace
@@ -139,6 +139,7 @@ def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int =
     try:
         ready = _fetch_all(plan, remote, staging, progress, jobs)
         _recheck_local(plan)
+        _check_parents(plan)
         progress.phase("apply", len(plan.writes) + len(plan.deletes))
         _apply(plan, ready, progress)
     finally:
@@ -213,7 +214,7 @@ def _recheck_local(plan: PullPlan) -> None:
         f = plan.local.files.get(path)
         try:
             st = os.lstat(plan.ws.root / path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a file may stand where a folder will be
             if f is not None:
                 changed.append(path)
             continue
@@ -225,6 +226,36 @@ def _recheck_local(plan: PullPlan) -> None:
             "nothing was changed; run the pull again",
             paths=changed,
         )
+
+
+def _check_parents(plan: PullPlan) -> None:
+    """Refuse before the first change when a write would have to pass a symlink or a file.
+
+    :func:`safe_parent` checks again while applying; this makes the refusal
+    happen before anything is written, even with ``force``.
+    """
+    root = plan.ws.root
+    going = set(plan.deletes)
+    kinds: dict[str, str] = {}
+    for path in [e.path for e in plan.writes] + [e.path for e in plan.chmods] + plan.deletes:
+        parts = path.split("/")[:-1]
+        for k in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:k])
+            if prefix in going:
+                break  # removed first, then re-created as a folder
+            kind = kinds.get(prefix)
+            if kind is None:
+                try:
+                    mode = os.lstat(root / prefix).st_mode
+                except FileNotFoundError:
+                    mode = 0
+                kind = kinds[prefix] = "link" if stat.S_ISLNK(mode) else "dir" if stat.S_ISDIR(mode) else "file" if mode else "none"
+            if kind == "none":
+                break
+            if kind == "link":
+                raise IntegrityError(f"refusing to write {path}: {root / prefix} is a symlink", "nothing was changed; remove the link or pull elsewhere")
+            if kind == "file":
+                raise ConflictError(f"cannot write {path}: {root / prefix} is a file", "nothing was changed; move it away, or pull with --force --delete", paths=[prefix])
 
 
 def safe_parent(root: Path, rel: str) -> Path:
