@@ -43,9 +43,9 @@ def cli(obj: Obj, verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from lobs.cli import cmd_archive, cmd_config, cmd_info, cmd_sync
+    from lobs.cli import cmd_archive, cmd_config, cmd_info, cmd_sync, cmd_tui
 
-    for module in (cmd_config, cmd_sync, cmd_info, cmd_archive):
+    for module in (cmd_config, cmd_sync, cmd_info, cmd_tui, cmd_archive):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:
