@@ -1,0 +1,108 @@
+"""First push and pull to moto: lobs (per transport) against the same tool run by hand."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bench import data
+from bench.context import Ctx
+from bench.measure import CommandFailed, Variant, run_quiet
+from bench.tools import BUCKET, lobs_argv, rclone_remote, s5cmd_binary, which
+
+TRANSPORTS = ("s5cmd", "rclone", "aws")
+
+
+def tool_exe(transport: str) -> str | None:
+    return s5cmd_binary() if transport == "s5cmd" else which(transport)
+
+
+def hand_push(transport: str, exe: str, ep: str, src: Path, prefix: str) -> list[str]:
+    """transports.md §3 (c), as a person would type it."""
+    if transport == "s5cmd":
+        return [exe, "--endpoint-url", ep, "cp", f"{src}/", f"s3://{BUCKET}/{prefix}/"]
+    if transport == "rclone":
+        return [exe, "copy", str(src), f"{rclone_remote(ep)}{BUCKET}/{prefix}"]
+    return [exe, "--endpoint-url", ep, "s3", "cp", "--recursive", "--only-show-errors", str(src),
+            f"s3://{BUCKET}/{prefix}/"]
+
+
+def hand_pull(transport: str, exe: str, ep: str, prefix: str, dst: Path) -> list[str]:
+    """transports.md §3 (d) without a filter."""
+    if transport == "s5cmd":
+        return [exe, "--endpoint-url", ep, "cp", f"s3://{BUCKET}/{prefix}/*", f"{dst}/"]
+    if transport == "rclone":
+        return [exe, "copy", f"{rclone_remote(ep)}{BUCKET}/{prefix}", str(dst)]
+    return [exe, "--endpoint-url", ep, "s3", "cp", "--recursive", "--only-show-errors",
+            f"s3://{BUCKET}/{prefix}/", str(dst)]
+
+
+def lobs_s3(ctx: Ctx, verb: str, a: str, b: str, transport: str) -> list[str]:
+    assert ctx.moto is not None
+    return [*lobs_argv(), "-q", verb, a, b, "--endpoint-url", ctx.moto.url, "--transport", transport]
+
+
+def wipe_state(ctx: Ctx) -> None:
+    """lobs keeps the sync state of a project-less directory under XDG_STATE_HOME: start cold."""
+    shutil.rmtree(ctx.env["XDG_STATE_HOME"], ignore_errors=True)
+
+
+def count_is(path: Path, expected: int) -> None:
+    n, _ = data.tree_bytes(path)
+    assert n == expected, f"{path}: {n} files, expected {expected}"
+
+
+def run(ctx: Ctx) -> None:
+    moto = ctx.moto
+    if moto is None:
+        ctx.notes.append("S3 cases skipped: moto is not installed")
+        return
+    s = ctx.sizes
+    src = data.mixed(ctx.dir("data") / "mixed", s.n_small, s.n_big, s.big_mb)
+    n_files, n_bytes = data.tree_bytes(src)
+    desc = f"{n_files} files, {n_bytes / 1e6:.0f} MB ({s.n_small} text 1-20 KiB + {s.n_big} x {s.big_mb} MiB random)"
+    ep = moto.url
+    for t in TRANSPORTS:
+        exe = tool_exe(t)
+        if exe is None:
+            ctx.notes.append(f"{t}: not installed, its S3 cases skipped")
+            continue
+
+        def reset() -> None:
+            moto.reset()
+            wipe_state(ctx)
+
+        push = [
+            Variant(f"lobs push --transport {t}", "lobs", lambda t=t: [lobs_s3(ctx, "push", str(src),
+                    f"s3://{BUCKET}/lobs", t)], env=ctx.env, setup=reset, probe=moto.cpu_seconds),
+            Variant(f"{t} by hand (upload)", t, lambda t=t, exe=exe: [hand_push(t, exe, ep, src, "raw")],
+                    env=ctx.env, setup=reset, probe=moto.cpu_seconds),
+        ]
+        ctx.run_case(f"s3-push-{t}", f"first push to moto S3 via {t}", push, dataset=desc)
+
+        dl = ctx.dir("s3-pull")
+        try:
+            reset()
+            run_quiet(lobs_s3(ctx, "push", str(src), f"s3://{BUCKET}/lobs", t), env=ctx.env, log=ctx.log)
+            run_quiet(hand_push(t, exe, ep, src, "raw"), env=ctx.env, log=ctx.log)
+        except CommandFailed as e:
+            ctx.notes.append(f"s3-pull-{t}: preparing the bucket failed: {str(e).splitlines()[0]}")
+            continue
+        lobs_dst, hand_dst = dl / "lobs", dl / "hand"
+
+        def fresh(p: Path) -> None:
+            shutil.rmtree(p, ignore_errors=True)
+            wipe_state(ctx)
+
+        pull = [
+            Variant(f"lobs pull --transport {t}", "lobs",
+                    lambda t=t, d=lobs_dst: [lobs_s3(ctx, "pull", f"s3://{BUCKET}/lobs", str(d), t)], env=ctx.env,
+                    setup=lambda d=lobs_dst: fresh(d), check=lambda d=lobs_dst: count_is(d, n_files),
+                    probe=moto.cpu_seconds),
+            Variant(f"{t} by hand (download)", t,
+                    lambda t=t, exe=exe, d=hand_dst: [hand_pull(t, exe, ep, "raw", d)], env=ctx.env,
+                    setup=lambda d=hand_dst: fresh(d), check=lambda d=hand_dst: count_is(d, n_files),
+                    probe=moto.cpu_seconds),
+        ]
+        ctx.run_case(f"s3-pull-{t}", f"pull from moto S3 via {t}", pull, dataset=desc)
+    moto.reset()

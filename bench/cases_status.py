@@ -1,0 +1,121 @@
+"""Status: warm index on many files (lobs, git, dvc) and cold index on 1 GB (lobs against the hashers)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import threading
+import time
+
+import xxhash
+
+from bench import data
+from bench.context import Ctx
+from bench.local_project import lobs_project
+from bench.measure import CommandFailed, Variant, run_quiet
+from bench.tools import lobs_argv, which
+
+XXH_PY = "import sys,xxhash\nfor p in sys.argv[1:]:\n h=xxhash.xxh3_128()\n f=open(p,'rb')\n" \
+         " for b in iter(lambda:f.read(1<<20),b''): h.update(b)\n print(h.hexdigest(),p)\n"
+
+
+def warm_status(ctx: Ctx) -> None:
+    n = ctx.sizes.status_files
+    base = ctx.dir(f"status-{n}")
+    proj = base / "proj"
+    src = data.tiny_files(ctx.dir("data") / f"tiny-{n}", n)
+    git, dvc = which("git"), ctx.dvc
+    if not (proj / ".ready").exists():
+        shutil.rmtree(proj, ignore_errors=True)
+        data.copy_tree(src, proj / "data")
+        lobs_project(ctx, proj, base / "remote")
+        run_quiet([*lobs_argv(), "-q", "push"], env=ctx.env, cwd=proj, log=ctx.log)
+        if git:
+            for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
+                run_quiet([git, *argv], env=ctx.env, cwd=proj, log=ctx.log)
+        (proj / ".ready").write_text("")
+    run_quiet([*lobs_argv(), "-q", "status"], env=ctx.env, cwd=proj, log=ctx.log)  # warm the index
+    variants = [Variant("lobs status (warm index)", "lobs", lambda: [[*lobs_argv(), "status"]], env=ctx.env, cwd=proj)]
+    if git:
+        variants.append(Variant("git status (committed tree)", "git", lambda: [[git, "status", "--short"]],
+                                env=ctx.env, cwd=proj))
+    if dvc:
+        repo = base / "dvc"
+        try:
+            if not (repo / ".ready").exists():
+                shutil.rmtree(repo, ignore_errors=True)
+                repo.mkdir(parents=True)
+                data.copy_tree(src, repo / "data")
+                run_quiet([dvc, "init", "--no-scm", "-q"], env=ctx.env, cwd=repo, log=ctx.log)
+                run_quiet([dvc, "add", "-q", "data"], env=ctx.env, cwd=repo, log=ctx.log)
+                (repo / ".ready").write_text("")
+            variants.append(Variant("dvc status", "dvc", lambda: [[dvc, "status"]], env=ctx.env, cwd=repo))
+        except CommandFailed as e:
+            ctx.notes.append(f"status: dvc setup failed: {str(e).splitlines()[0]}")
+    ctx.run_case("status-warm", f"status, nothing changed, {n:,} files", variants, dataset=f"{n} files of 16-256 B")
+
+
+def raw_hash_speed(algo: str, mb: int = 256, threads: int = 2) -> float:
+    """MB/s of ``algo`` over an in-memory buffer on ``threads`` threads (hashlib releases the GIL)."""
+    buf = bytes(mb << 20)
+
+    def one() -> None:
+        h = hashlib.sha256() if algo == "sha256" else xxhash.xxh3_128()
+        view = memoryview(buf)
+        for i in range(0, len(buf), 1 << 20):
+            h.update(view[i:i + (1 << 20)])
+
+    ts = [threading.Thread(target=one) for _ in range(threads)]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return threads * mb / (time.perf_counter() - t0)
+
+
+def cold_status(ctx: Ctx) -> None:
+    mb = ctx.sizes.hash_mb
+    base = ctx.dir(f"hash-{mb}")
+    proj = base / "proj"
+    src = data.big_files(ctx.dir("data") / f"big-{mb}", mb)
+    if not (proj / ".ready").exists():
+        shutil.rmtree(proj, ignore_errors=True)
+        data.copy_tree(src, proj / "data")
+        lobs_project(ctx, proj, base / "remote-sha", extra_remote=("xxh", base / "remote-xxh"))
+        (proj / ".ready").write_text("")
+    files = sorted(str(p) for p in (proj / "data").iterdir())
+    for f in files:  # into the page cache
+        with open(f, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
+
+    def cold() -> None:
+        shutil.rmtree(proj / ".lobs" / "index", ignore_errors=True)
+
+    lobs = lobs_argv()
+    variants = [
+        Variant("lobs status, cold index, sha256", "lobs", lambda: [[*lobs, "-q", "status", "-r", "origin"]],
+                env=ctx.env, cwd=proj, setup=cold),
+        Variant("lobs status, cold index, xxh128", "lobs", lambda: [[*lobs, "-q", "status", "-r", "xxh"]],
+                env=ctx.env, cwd=proj, setup=cold),
+        Variant("sha256sum (1 thread)", "sha256sum", lambda: [["sha256sum", *files]], env=ctx.env),
+    ]
+    pairs = [(0, 2)]
+    xxhsum = which("xxhsum")
+    variants.append(Variant("xxhsum -H2 (1 thread)" if xxhsum else "python xxhash (1 thread)", "xxhsum",
+                            lambda: [[xxhsum, "-H2", *files] if xxhsum else [sys.executable, "-c", XXH_PY, *files]],
+                            env=ctx.env))
+    pairs.append((1, 3))
+    speeds = {a: round(raw_hash_speed(a), 1) for a in ("sha256", "xxh128")}
+    ctx.run_case("status-cold", f"first status, {mb} MiB in the page cache", variants, pairs=pairs,
+                 dataset=f"{len(files)} files, {mb} MiB random",
+                 extra={"raw_hash_mb_s_2threads": speeds,
+                        "raw_hash_floor_s": {a: round(mb / v, 3) for a, v in speeds.items()}})
+    ctx.say(f"   raw hashing, 2 threads in memory: {speeds} MB/s")
+
+
+def run(ctx: Ctx) -> None:
+    warm_status(ctx)
+    cold_status(ctx)
