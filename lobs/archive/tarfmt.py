@@ -68,6 +68,8 @@ class SafeTarInfo(tarfile.TarInfo):
     @classmethod
     def fromtarfile(cls, tarfile_: Any) -> Any:
         buf = tarfile_.fileobj.read(tarfile.BLOCKSIZE)
+        if not buf and tarfile_.offset == 0:
+            raise IntegrityError("the archive is empty", CORRUPT_HINT)
         if len(buf) < tarfile.BLOCKSIZE:
             raise IntegrityError(
                 "archive is truncated (it ends without the end-of-archive marker)", CORRUPT_HINT
