@@ -1,0 +1,172 @@
+"""Plan, confirm and watch push and pull; refused overwrites; safe cancel."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import pytest
+from textual.widgets import Button, DataTable
+
+from lobs import api
+from lobs.transport.base import Transfer, TransferEvents
+from lobs.transport.local import LocalTransport
+from lobs.tui.app import LobsApp
+from lobs.tui.screens_browse import BrowseScreen
+from lobs.tui.screens_plan import PlanScreen
+from lobs.tui.screens_transfer import TransferScreen
+from tests.tui.conftest import Project, settle, table_rows, text_of
+
+
+def _history(project: Project) -> list[api.LogEntry]:
+    ctx = api.Context(cwd=project.root, env=project.env)
+    return api.log(ctx, api.workspaces(ctx, [])[0])
+
+
+async def test_plan_confirm_push(project: Project) -> None:
+    project.write({"a.txt": b"pushed from the tui\n", "extra/x.bin": b"x" * 5000})
+    (project.data / "new" / "one.json").unlink()
+    before = _history(project)[0].snapshot
+    app = LobsApp(cwd=project.root, env=project.env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        plan = app.screen
+        assert isinstance(plan, PlanScreen)
+        rows = {r[1]: (r[0], r[3]) for r in table_rows(plan.query_one(DataTable))}
+        assert rows == {
+            "a.txt": ("upload", "changed"),
+            "extra/x.bin": ("upload", "new"),
+            "new/one.json": ("delete", "removed from the new snapshot"),
+        }
+        assert "2 file(s) to push" in text_of(plan.query_one("#plan-summary"))
+        warning = text_of(plan.query_one("#plan-warning"))
+        assert "1 deletion(s)" in warning and "new/one.json" in warning
+        assert not plan.query_one("#run", Button).disabled
+        # nothing has run yet: the remote still has the old head
+        assert _history(project)[0].snapshot == before
+        await pilot.press("y")
+        await settle(pilot)
+        transfer = app.screen
+        assert isinstance(transfer, TransferScreen)
+        assert transfer.finished
+        head = _history(project)[0]
+        assert head.snapshot != before and head.manifest.parent == before
+        assert transfer.outcome.startswith(f"done: snapshot {head.snapshot}")
+        assert sorted(e.path for e in head.manifest.entries) == ["a.txt", "b/c/data.csv", "b/readme.md", "extra/x.bin"]
+        assert head.snapshot in (project.root / "lobs.lock").read_text()
+        log = "\n".join(str(line.text) for line in transfer.query_one("#log").lines)
+        assert "a.txt" in log and "extra/x.bin" in log
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        assert "3 snapshot(s)" in text_of(app.screen.query_one("#history-title"))
+
+
+async def test_pull_refuses_to_overwrite_a_local_edit(project: Project) -> None:
+    edited = b"my local edit, not pushed\n"
+    project.write({"a.txt": edited})
+    (project.data / "b" / "c" / "data.csv").unlink()
+    app = LobsApp(cwd=project.root, env=project.env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        plan = app.screen
+        assert isinstance(plan, PlanScreen)
+        assert text_of(plan.query_one("#plan-title")) == "pull refused"
+        summary = text_of(plan.query_one("#plan-summary"))
+        assert "error: pull would lose local changes to 1 path(s): a.txt (modified locally)" in summary
+        assert "hint: push or move your edits first" in summary
+        assert table_rows(plan.query_one(DataTable)) == [["refused", "a.txt", "", "local edit would be overwritten"]]
+        assert plan.query_one("#run", Button).disabled
+        await pilot.press("y")  # refused: y does nothing
+        await settle(pilot)
+        assert app.screen is plan
+        assert (project.data / "a.txt").read_bytes() == edited
+        assert not (project.data / "b" / "c" / "data.csv").exists()
+        # f: plan again with force, which calls out the overwrite, then run it
+        await pilot.press("f")
+        await settle(pilot)
+        forced = app.screen
+        assert isinstance(forced, PlanScreen) and forced.force
+        rows = {r[1]: r[0] for r in table_rows(forced.query_one(DataTable))}
+        assert rows == {"a.txt": "overwrite", "b/c/data.csv": "download"}
+        assert "1 local edit(s) will be lost" in text_of(forced.query_one("#plan-summary"))
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, TransferScreen) and app.screen.finished
+        assert app.screen.outcome.startswith("done: 2 file(s) pulled")
+    assert (project.data / "a.txt").read_bytes() == b"alpha two\n" * 120
+    assert (project.data / "b" / "c" / "data.csv").read_bytes().startswith(b"x,y\n")
+
+
+class _SlowUpload:
+    """Stands in for LocalTransport.upload: one file at a time, with a pause before each."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.sent: list[str] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def upload(transport: LocalTransport, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
+            self.upload(transport, items, events)
+
+        monkeypatch.setattr(LocalTransport, "upload", upload)
+
+    def upload(self, transport: LocalTransport, items: Sequence[Transfer], events: TransferEvents) -> None:
+        from lobs.fsutil import atomic_copy
+
+        transport._ensure_base()
+        for t in items:
+            time.sleep(self.delay)
+            atomic_copy(t.local, transport._path(t.key))
+            self.sent.append(t.key)
+            events.progress(t.size)
+            events.done(t)
+
+
+async def test_cancelled_push_keeps_what_was_sent(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    project.write({f"many/f{i:02d}.txt": f"file {i}\n".encode() * (i + 1) for i in range(20)})
+    before = _history(project)[0].snapshot
+    lock_before = (project.root / "lobs.lock").read_text()
+    slow = _SlowUpload(0.1)
+    slow.install(monkeypatch)
+    app = LobsApp(cwd=project.root, env=project.env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert "20 file(s) to push" in text_of(app.screen.query_one("#plan-summary"))
+        await pilot.press("y")
+        transfer = app.screen
+        assert isinstance(transfer, TransferScreen), [str(w.render()) for w in transfer.query("Static")]
+        deadline = time.monotonic() + 10
+        while len(slow.sent) < 3 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.press("x")
+        await settle(pilot)
+        assert transfer.finished
+        assert transfer.outcome.startswith("cancelled: everything already transferred stays done")
+        assert "the remote ref was not moved" in transfer.outcome
+        stats = text_of(transfer.query_one("#stats"))
+        assert "/ 20 files" in stats
+    sent = len(slow.sent)
+    assert 3 <= sent < 20
+    # the ref and lobs.lock did not move; objects that arrived are whole and stay
+    assert _history(project)[0].snapshot == before
+    assert (project.root / "lobs.lock").read_text() == lock_before
+    objects = [p for p in (project.remote / "objects").rglob("*") if p.is_file()]
+    assert not [p for p in project.remote.rglob("*") if p.name.startswith(".lobs-tmp")]
+    assert not list((project.root / ".lobs").glob("staging/*"))
+    # running it again finishes the job and sends only what is missing
+    monkeypatch.undo()
+    slow2 = _SlowUpload(0)
+    slow2.install(monkeypatch)
+    ctx = api.Context(cwd=project.root, env=project.env)
+    api.push(ctx, api.workspaces(ctx, [])[0])
+    assert len(slow2.sent) == 20 - sent
+    assert len([p for p in (project.remote / "objects").rglob("*") if p.is_file()]) == len(objects) + 20 - sent
+    assert _history(project)[0].snapshot != before
+
