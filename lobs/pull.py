@@ -88,6 +88,8 @@ def plan_pull(
                 plan.chmods.append(e)
             continue
         if cur is not None and edited(path):
+            if not force and path in was and was[path].same_content(e):
+                continue  # edited here, unchanged in the snapshot: keep the edit (merge), as for modes
             why = "modified locally" if path in was else "untracked local file would be overwritten"
             plan.conflicts.append((path, why))
         plan.writes.append(e)
