@@ -31,8 +31,8 @@ class Result:
 @pytest.fixture
 def lobs_env(tmp_path: Path) -> dict[str, str]:
     """An environment with its own HOME, config and state folders."""
-    home = tmp_path / "home"
-    home.mkdir()
+    home = tmp_path / "lobs-home"
+    home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "LOBS_"))}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_STATE_HOME=str(home / ".state"))
     return env
