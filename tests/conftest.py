@@ -33,7 +33,7 @@ def lobs_env(tmp_path: Path) -> dict[str, str]:
     """An environment with its own HOME, config and state folders."""
     home = tmp_path / "lobs-home"
     home.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "LOBS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_STATE_HOME=str(home / ".state"))
     return env
 
