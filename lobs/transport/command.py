@@ -61,6 +61,10 @@ class CommandTransport(Transport):
         self._tmpdirs: list[tempfile.TemporaryDirectory[str]] = []
 
     # -- naming -------------------------------------------------------------------------
+    def check_name(self, key: str) -> str:
+        """Raise UnsupportedError for a key this tool cannot carry intact (adapters add rules)."""
+        return check_name(key)
+
     @property
     def root(self) -> str:
         return self.spec.url
@@ -140,7 +144,7 @@ class CommandTransport(Transport):
 
     def _transfer(self, op: str, items: Sequence[Transfer], events: TransferEvents, jobs: int) -> None:
         for t in items:
-            check_name(t.key)
+            self.check_name(t.key)
         if not items:
             return
         cmd = self.tdef.batch.get(op)
@@ -173,7 +177,7 @@ class CommandTransport(Transport):
 
     # -- small objects -----------------------------------------------------------------
     def read(self, key: str) -> bytes | None:
-        check_name(key)
+        self.check_name(key)
         if "cat" not in self.tdef.commands:
             return self._read_via_get(key)
         result = self.run(render_argv(self.command("cat").argv, self.context(key=key, url=self.url(key))))
@@ -202,7 +206,7 @@ class CommandTransport(Transport):
             return local.read_bytes()
 
     def write(self, key: str, data: bytes) -> None:
-        check_name(key)
+        self.check_name(key)
         with tempfile.TemporaryDirectory(prefix="lobs-write-") as tmp:
             local = Path(tmp) / "object"
             local.write_bytes(data)
@@ -213,7 +217,7 @@ class CommandTransport(Transport):
                 self.upload([t], _NoEvents(), 1)
 
     def delete(self, keys: Sequence[str]) -> None:
-        keys = [check_name(k) for k in keys]
+        keys = [self.check_name(k) for k in keys]
         if not keys:
             return
         cmd = self.tdef.batch.get("delete")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lobs.errors import TransportError
+from lobs.errors import TransportError, UnsupportedError
 from lobs.transport.command import CommandTransport
 from lobs.transport.definition import TransportDef
 from lobs.transport.run import Result
@@ -49,6 +49,16 @@ class RcloneTransport(CommandTransport):
     @property
     def root_url(self) -> str:
         return self.remote
+
+    def check_name(self, key: str) -> str:
+        # rclone shows control characters as Unicode "control pictures" (tab -> U+2409) and
+        # then cannot find the object: refuse rather than lose it
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+            raise UnsupportedError(
+                f"object key {key!r} contains a control character, which rclone cannot carry",
+                "use the s5cmd or aws transport for this remote, or rename the file",
+            )
+        return super().check_name(key)
 
     def url(self, key: str) -> str:
         return self.remote + key if self.remote.endswith(":") else f"{self.remote}/{key}"
