@@ -39,7 +39,7 @@ def _context(obj: Any, json_mode: bool, jobs: int, data_on_stdout: bool) -> api.
 
 
 def _say(obj: Any, text: str, to_stderr: bool) -> None:
-    if not obj.json and not obj.quiet:
+    if not obj.json:
         print(text, file=sys.stderr if to_stderr else sys.stdout)
 
 
