@@ -43,6 +43,7 @@ class BrowseScreen(Screen[None]):
         self.target: Target | None = None
         self.history: list[api.LogEntry] = []
         self.marked: list[str] = []
+        self.scanning = False  # a working-tree load is running: show its progress
 
     @property
     def lobs(self) -> LobsApp:
@@ -117,6 +118,7 @@ class BrowseScreen(Screen[None]):
         self.query_one("#working-title", Label).update("scanning…" if target.can_sync else "no local folder (browsing a URL)")
         self.load_history(target)
         if target.can_sync:
+            self.scanning = True
             self.load_working(target)
         else:
             self.query_one("#workfiles", FileView).set_rows([])
@@ -180,9 +182,12 @@ class BrowseScreen(Screen[None]):
         moved = " · remote has moved" if w.remote_ref and w.remote_ref != w.synced else ""
         self.query_one("#working-title", Label).update(f"{target.ws.root.name}: {synced}{moved} · {parts or 'empty'}")
         self.query_one("#workfiles", FileView).set_rows(w.rows)
+        self.scanning = False
         self._status("ready")
 
     def on_load_progress(self, msg: LoadProgress) -> None:
+        if not self.scanning:
+            return  # arrived after the result
         total = f"/{msg.total:,}" if msg.total else ""
         self._status(f"{msg.phase}: {msg.files:,}{total} files")
 
@@ -253,5 +258,6 @@ class BrowseScreen(Screen[None]):
         self.query_one("#status", Label).update(text)
 
     def _failed(self, err: BaseException) -> None:
+        self.scanning = False
         self._status("error")
         self.lobs.show_error(err)

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Label
 
 from lobs.diff import Diff
 from lobs.tui.data import CHANGE_MARK, Target, compare, human
+from lobs.tui.messages import LoadProgress
 from lobs.tui.progress import LoadReporter
 from lobs.tui.widgets import ROW_LIMIT, num
 
@@ -80,6 +81,6 @@ class CompareScreen(Screen[None]):
         summary = "identical" if d.empty else describe(d)
         self.query_one("#compare-summary", Label).update(summary + more)
 
-    def on_load_progress(self, msg: object) -> None:
-        phase = getattr(msg, "phase", "")
-        self.query_one("#compare-summary", Label).update(f"computing… {phase} {getattr(msg, 'files', 0):,} files")
+    def on_load_progress(self, msg: LoadProgress) -> None:
+        if self.diff is None:  # a late message must not hide the result
+            self.query_one("#compare-summary", Label).update(f"computing… {msg.phase} {msg.files:,} files")

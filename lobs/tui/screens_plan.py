@@ -120,6 +120,7 @@ class PlanScreen(Screen[Run | None]):
         for name in ("action", "path", "size", "note"):
             table.add_column(name, key=name)
         self.query_one("#plan-warning").display = False
+        table.focus()
         self.plan()
 
     @work(thread=True, exclusive=True)
@@ -163,6 +164,7 @@ class PlanScreen(Screen[Run | None]):
         table = self.query_one(DataTable)
         for path in err.paths[:ROW_LIMIT]:
             table.add_row(Text("refused", style=ACTION_STYLE["refused"]), path, num(None), "local edit would be overwritten")
+        table.focus()
         if self.kind == "pull" and err.paths:
             warn = self.query_one("#plan-warning", Static)
             warn.update(f"! nothing will run. Press f to plan again with force: {len(err.paths)} local edit(s) would be lost.")

@@ -45,6 +45,7 @@ class TransferScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "cancel", "Cancel transfer"),
         Binding("escape", "back", "Back / cancel"),
+        Binding("q", "quit_safely", "Quit"),
     ]
 
     def __init__(self, target: Target, kind: str, force: bool = False) -> None:
@@ -55,6 +56,7 @@ class TransferScreen(Screen[None]):
         self.progress: TuiProgress | None = None
         self.finished = False
         self.outcome = ""
+        self.quit_after = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -130,12 +132,22 @@ class TransferScreen(Screen[None]):
         self.outcome = text
         self.refresh_progress()
         self.query_one("#outcome", Static).update(text + "\n(escape: back)")
+        if self.quit_after:
+            self.app.exit()
 
     def action_cancel(self) -> None:
         if self.finished or self.progress is None:
             return
         self.progress.cancel()
         self.query_one("#outcome", Static).update(f"cancelling at the next safe point: {SAFE}.")
+
+    def action_quit_safely(self) -> None:
+        """Quit, after cancelling a running transfer and letting it unwind."""
+        if self.finished:
+            self.app.exit()
+        else:
+            self.quit_after = True
+            self.action_cancel()
 
     def action_back(self) -> None:
         if self.finished:
