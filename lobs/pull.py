@@ -87,6 +87,8 @@ def plan_pull(
             if cur.mode != e.mode and not e.is_link and (path not in was or was[path].mode == cur.mode or force):
                 plan.chmods.append(e)
             continue
+        if cur is None and not force and path in was and was[path].same_content(e):
+            continue  # deleted here, unchanged in the snapshot: keep the deletion (merge)
         if cur is not None and edited(path):
             if not force and path in was and was[path].same_content(e):
                 continue  # edited here, unchanged in the snapshot: keep the edit (merge), as for modes

@@ -221,3 +221,14 @@ def test_example_config_is_valid(tmp_path: Path) -> None:
     assert cfg.default_remote == "origin" and cfg.remotes["origin"].layout == "cas"
     assert [t.path for t in cfg.targets] == ["data/corpus", "models"]
     assert cfg.warnings == []
+
+
+def test_pull_keeps_local_deletion_of_a_file_unchanged_upstream(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    (proj / "data/corpus/a.json").unlink()
+    r = cli("pull", cwd=proj)
+    assert r.code == 0 and not (proj / "data/corpus/a.json").exists()
+    assert "- a.json" in cli("status", cwd=proj).out
+    assert cli("pull", "--force", cwd=proj).code == 0
+    assert (proj / "data/corpus/a.json").exists()
