@@ -240,7 +240,11 @@ class BrowseScreen(Screen[None]):
         if not self.target.can_sync:
             self._status("push and pull need a local folder: lobs tui URL DIR")
             return
-        self.app.push_screen(PlanScreen(self.target, kind), self._after_plan)
+        snap = None
+        table = self.query_one("#history-table", DataTable)
+        if kind == "pull" and self.history and table.cursor_row > 0:
+            snap = self.history[min(table.cursor_row, len(self.history) - 1)].snapshot
+        self.app.push_screen(PlanScreen(self.target, kind, snapshot=snap), self._after_plan)
 
     def _after_plan(self, run: Run | None) -> None:
         from lobs.tui.screens_plan import PlanScreen
@@ -249,9 +253,9 @@ class BrowseScreen(Screen[None]):
         if run is None or self.target is None:
             return
         if run.replan:
-            self.app.push_screen(PlanScreen(self.target, run.kind, force=run.force), self._after_plan)
+            self.app.push_screen(PlanScreen(self.target, run.kind, force=run.force, snapshot=run.snapshot), self._after_plan)
         else:
-            self.app.push_screen(TransferScreen(self.target, run.kind, run.force), lambda _: self.action_reload())
+            self.app.push_screen(TransferScreen(self.target, run.kind, run.force, run.snapshot), lambda _: self.action_reload())
 
     # ------------------------------------------------------------ helpers
     def _status(self, text: str) -> None:

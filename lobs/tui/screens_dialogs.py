@@ -23,7 +23,7 @@ KEYS = """\
   space        mark a snapshot for compare (two at most)
   c            compare: two marked snapshots, or one (or the cursor) with the working tree
   p            plan a push of the selected target
-  l            plan a pull of the selected target
+  l            plan a pull: the newest snapshot, or the one under the History cursor
   r            reload
 
 [b]File tables[/b]

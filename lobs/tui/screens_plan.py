@@ -32,6 +32,7 @@ class Run:
     kind: str  # push | pull
     force: bool
     replan: bool = False  # plan again (with force) instead of running
+    snapshot: str | None = None  # pull: this snapshot (None: the remote's latest)
 
 
 @dataclass
@@ -95,17 +96,19 @@ class PlanScreen(Screen[Run | None]):
         Binding("n,escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, target: Target, kind: str, force: bool = False) -> None:
+    def __init__(self, target: Target, kind: str, force: bool = False, snapshot: str | None = None) -> None:
         super().__init__()
         self.target = target
         self.kind = kind
         self.force = force
+        self.snapshot = snapshot
         self.view: PlanView | None = None
         self.refused: ConflictError | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        arrow = f"{self.target.label} → {self.target.remote}" if self.kind == "push" else f"{self.target.remote} → {self.target.label}"
+        at = f" @ {self.snapshot[:12]}" if self.snapshot else " (latest)"
+        arrow = f"{self.target.label} → {self.target.remote}" if self.kind == "push" else f"{self.target.remote}{at} → {self.target.label}"
         yield Label(f"{self.kind} {arrow}" + (" (force)" if self.force else ""), id="plan-title", classes="title")
         yield Static("planning (dry run)…", id="plan-summary", markup=False)
         yield Static("", id="plan-warning", markup=False)
@@ -131,7 +134,7 @@ class PlanScreen(Screen[Run | None]):
             if self.kind == "push":
                 view = push_view(api.push(ctx, self.target.ws, dry_run=True))
             else:
-                view = pull_view(api.pull(ctx, self.target.ws, dry_run=True, force=self.force))
+                view = pull_view(api.pull(ctx, self.target.ws, dry_run=True, force=self.force, snapshot=self.snapshot, latest=True))
         except ConflictError as e:
             app.call_from_thread(self._show_refused, e)
             return
@@ -173,7 +176,7 @@ class PlanScreen(Screen[Run | None]):
     @on(Button.Pressed, "#run")
     def action_run(self) -> None:
         if self.view is not None and self.view.runnable:
-            self.dismiss(Run(self.kind, self.force))
+            self.dismiss(Run(self.kind, self.force, snapshot=self.snapshot))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -181,4 +184,4 @@ class PlanScreen(Screen[Run | None]):
 
     def action_force(self) -> None:
         if self.refused is not None and self.kind == "pull":
-            self.dismiss(Run(self.kind, True, replan=True))
+            self.dismiss(Run(self.kind, True, replan=True, snapshot=self.snapshot))

@@ -48,8 +48,9 @@ class TransferScreen(Screen[None]):
         Binding("q", "quit_safely", "Quit"),
     ]
 
-    def __init__(self, target: Target, kind: str, force: bool = False) -> None:
+    def __init__(self, target: Target, kind: str, force: bool = False, snapshot: str | None = None) -> None:
         super().__init__()
+        self.snapshot = snapshot
         self.target = target
         self.kind = kind
         self.force = force
@@ -86,7 +87,7 @@ class TransferScreen(Screen[None]):
                 r = api.push(ctx, self.target.ws)
                 text = f"done: snapshot {r.snapshot} ({len(r.plan.uploads)} object(s) sent, {human(r.plan.upload_bytes)})"
             else:
-                p = api.pull(ctx, self.target.ws, force=self.force).plan
+                p = api.pull(ctx, self.target.ws, force=self.force, snapshot=self.snapshot, latest=True).plan
                 text = f"done: {len(p.writes)} file(s) pulled, {len(p.deletes)} deleted, snapshot {p.snapshot[:12]}"
         except TransferCancelled:
             where = "the remote ref was not moved" if self.kind == "push" else "no local file was replaced"

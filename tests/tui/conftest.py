@@ -120,3 +120,16 @@ def text_of(widget: object) -> str:
 
     assert isinstance(widget, Static)
     return str(widget.render())
+
+
+def push_from_other(project: Project, files: dict[str, bytes], message: str = "third") -> None:
+    """Someone else's checkout of the same project pushes ``files``."""
+    import shutil
+
+    other = project.root.parent / "other"
+    if not other.exists():
+        shutil.copytree(project.root, other, ignore=shutil.ignore_patterns(".lobs"))
+    for rel, content in files.items():
+        (other / "data" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (other / "data" / rel).write_bytes(content)
+    assert run(["-q", "push", "-m", message], env=project.env, cwd=other) == 0

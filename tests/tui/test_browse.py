@@ -8,7 +8,7 @@ from lobs.tui.app import LobsApp
 from lobs.tui.screens_browse import BrowseScreen
 from lobs.tui.screens_compare import CompareScreen
 from lobs.tui.widgets import FileView
-from tests.tui.conftest import Project, settle, table_rows, text_of
+from tests.tui.conftest import Project, push_from_other, settle, table_rows, text_of
 
 
 async def test_history_files_filter_and_sort(project: Project) -> None:
@@ -71,16 +71,9 @@ async def test_working_tree_states(project: Project) -> None:
         assert [r[1] for r in table_rows(view.query_one(DataTable))] == ["a.txt"]
 
 
-async def test_changed_remotely(project: Project, tmp_path: object) -> None:
+async def test_changed_remotely(project: Project) -> None:
     # another checkout pushes over our base: files it changed show as "remote"
-    import shutil
-
-    other = project.root.parent / "other"
-    shutil.copytree(project.root, other, ignore=shutil.ignore_patterns(".lobs"))
-    (other / "data" / "new" / "one.json").write_bytes(b'{"n": 2}\n')
-    from lobs.cli.main import run
-
-    assert run(["-q", "push", "-m", "third"], env=project.env, cwd=other) == 0
+    push_from_other(project, {"new/one.json": b'{"n": 2}\n'})
     project.write({"a.txt": b"mine\n"})
     app = LobsApp(cwd=project.root, env=project.env)
     async with app.run_test(size=(100, 30)) as pilot:

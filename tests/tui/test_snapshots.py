@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from lobs.tui.app import LobsApp
-from tests.tui.conftest import Project, settle
+from tests.tui.conftest import Project, push_from_other, settle
 
 Snap = Callable[..., bool]
 
@@ -54,7 +54,8 @@ def test_push_plan(app: LobsApp, snap_compare: Snap) -> None:
     assert snap_compare(app, run_before=keys("p"), terminal_size=(80, 24))
 
 
-def test_pull_refused(app: LobsApp, snap_compare: Snap) -> None:
+def test_pull_refused(app: LobsApp, project: Project, snap_compare: Snap) -> None:
+    push_from_other(project, {"a.txt": b"their version\n"})
     assert snap_compare(app, run_before=keys("l"), terminal_size=(80, 24))
 
 

@@ -15,7 +15,7 @@ from lobs.tui.app import LobsApp
 from lobs.tui.screens_browse import BrowseScreen
 from lobs.tui.screens_plan import PlanScreen
 from lobs.tui.screens_transfer import TransferScreen
-from tests.tui.conftest import Project, settle, table_rows, text_of
+from tests.tui.conftest import Project, push_from_other, settle, table_rows, text_of
 
 
 def _history(project: Project) -> list[api.LogEntry]:
@@ -65,6 +65,7 @@ async def test_plan_confirm_push(project: Project) -> None:
 
 
 async def test_pull_refuses_to_overwrite_a_local_edit(project: Project) -> None:
+    push_from_other(project, {"a.txt": b"their version\n", "b/c/data.csv": b"x,y\n1,1\n"})
     edited = b"my local edit, not pushed\n"
     project.write({"a.txt": edited})
     (project.data / "b" / "c" / "data.csv").unlink()
@@ -93,13 +94,14 @@ async def test_pull_refuses_to_overwrite_a_local_edit(project: Project) -> None:
         assert isinstance(forced, PlanScreen) and forced.force
         rows = {r[1]: r[0] for r in table_rows(forced.query_one(DataTable))}
         assert rows == {"a.txt": "overwrite", "b/c/data.csv": "download"}
+        assert "(latest)" in text_of(forced.query_one("#plan-title"))
         assert "1 local edit(s) will be lost" in text_of(forced.query_one("#plan-summary"))
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, TransferScreen) and app.screen.finished
         assert app.screen.outcome.startswith("done: 2 file(s) pulled")
-    assert (project.data / "a.txt").read_bytes() == b"alpha two\n" * 120
-    assert (project.data / "b" / "c" / "data.csv").read_bytes().startswith(b"x,y\n")
+    assert (project.data / "a.txt").read_bytes() == b"their version\n"
+    assert (project.data / "b" / "c" / "data.csv").read_bytes() == b"x,y\n1,1\n"
 
 
 class _SlowUpload:
