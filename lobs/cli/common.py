@@ -15,7 +15,20 @@ from lobs.cli.output import make_progress
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.obj.quiet = True
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        ctx.obj.verbose += value
+
+
 def json_option(f: F) -> F:
+    """--json, plus -q/-v accepted after the command name too (`lobs push -q`)."""
+    f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbose, help="More output.")(f)
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="Only errors and the summary.")(f)
     return click.option("--json", "json_mode", is_flag=True, help="Machine-readable output (see docs/json.md).")(f)  # type: ignore[return-value]
 
 
