@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -141,7 +140,7 @@ class BrowseScreen(Screen[None]):
         table.clear()
         for le in entries:
             m = le.manifest
-            msg = Text(m.message or "", overflow="ellipsis", no_wrap=True)
+            msg = (m.message or "").splitlines()[0][:60] if m.message else ""
             mark = "●" if le.snapshot in self.marked else " "
             table.add_row(mark, le.snapshot[:12], short_time(m.created), count(len(m.entries)), num(m.total_size), num(m.stored_size), msg, key=le.snapshot)
         title = f"{target.label} on {target.remote}: {len(entries)} snapshot(s)"

@@ -21,9 +21,11 @@ KEYS = """\
   enter        on a target: load it; on a snapshot: show its files
   1 2 3        History, Files, Working tree tabs
   space        mark a snapshot for compare (two at most)
-  c            compare: two marked snapshots, or one (or the cursor) with the working tree
+  c            compare two marked snapshots, or one (or the cursor's)
+               with the working tree
   p            plan a push of the selected target
-  l            plan a pull: the newest snapshot, or the one under the History cursor
+  l            plan a pull of the newest snapshot, or of the one
+               under the History cursor
   r            reload
 
 [b]File tables[/b]
