@@ -23,8 +23,7 @@ MIN_SAVING = 0.10
 DEFAULT_LEVEL = 3
 # Formats that are compressed already: never worth a second pass.
 INCOMPRESSIBLE_SUFFIXES = frozenset(
-    ".gz .tgz .bz2 .xz .zst .zstd .lz4 .br .zip .7z .rar .jpg .jpeg .png .gif .webp .avif .heic "
-    ".mp3 .mp4 .m4a .m4v .mkv .mov .webm .ogg .opus .flac .pdf .docx .xlsx .pptx .jar .whl".split()
+    [".gz", ".tgz", ".bz2", ".xz", ".zst", ".zstd", ".lz4", ".br", ".zip", ".7z", ".rar", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".heic", ".mp3", ".mp4", ".m4a", ".m4v", ".mkv", ".mov", ".webm", ".ogg", ".opus", ".flac", ".pdf", ".docx", ".xlsx", ".pptx", ".jar", ".whl"]
 )
 
 
@@ -125,7 +124,7 @@ def decode_stream(
     total = 0
     reader: IO[bytes]
     if codec == "zstd":
-        reader = zstandard.ZstdDecompressor().stream_reader(src, read_across_frames=True)  # type: ignore[assignment]
+        reader = zstandard.ZstdDecompressor().stream_reader(src, read_across_frames=True)
     elif codec == "none":
         reader = src
     else:

@@ -30,7 +30,7 @@ REMOTE_KEYS = {
 }
 TARGET_KEYS = {"path", "remote", "remote_path", "compression", "exclude", "include"}
 TOP_KEYS = {"remotes", "default_remote", "targets", "transports"}
-SECRET_KEY = re.compile(r"(secret|password|passwd|token|access_key|private_key|credential)", re.I)
+SECRET_KEY = re.compile(r"(secret|password|passwd|token|access_key|private_key|credential)", re.IGNORECASE)
 SECRET_VALUE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$|^[A-Za-z0-9/+]{40}$")
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -48,7 +48,7 @@ class TargetConfig:
     path: str  # project-relative POSIX path
     remote: str | None
     remote_path: str
-    compression: Compression = Compression()
+    compression: Compression = field(default_factory=Compression)
     exclude: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
 

@@ -49,17 +49,21 @@ class Diff:
 
 
 def diff_entries(old: Mapping[str, Entry], new: Mapping[str, Entry]) -> Diff:
-    d = Diff()
-    for path in sorted(old.keys() | new.keys()):
-        a, b = old.get(path), new.get(path)
+    """Changes from ``old`` to ``new``, sorted by path. Linear in the number of entries."""
+    changes: list[Change] = []
+    unchanged = 0
+    for path, b in new.items():
+        a = old.get(path)
         if a is None:
-            d.changes.append(Change(path, "added", None, b))
-        elif b is None:
-            d.changes.append(Change(path, "removed", a, None))
-        elif not a.same_content(b):
-            d.changes.append(Change(path, "modified", a, b))
-        elif a.mode != b.mode and not a.is_link:
-            d.changes.append(Change(path, "mode", a, b))
+            changes.append(Change(path, "added", None, b))
+        elif a.hash != b.hash or a.size != b.size or a.link != b.link:
+            changes.append(Change(path, "modified", a, b))
+        elif a.mode != b.mode and a.link is None:
+            changes.append(Change(path, "mode", a, b))
         else:
-            d.unchanged += 1
-    return d
+            unchanged += 1
+    for path, a in old.items():
+        if path not in new:
+            changes.append(Change(path, "removed", a, None))
+    changes.sort(key=lambda c: c.path)
+    return Diff(changes, unchanged)

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 
 import pathspec
 
-BUILTIN_EXCLUDES = (".lobs/", ".git/", ".lobs-tmp-*", ".lobs-staging-*/")
+BUILTIN_DIRS = frozenset((".lobs", ".git"))  # never tracked, at any depth
+BUILTIN_PREFIXES = (".lobs-tmp-", ".lobs-staging-")  # lobs' own temp files and staging folders
 IGNORE_FILES = (".gitignore", ".lobsignore")
+
+
+def builtin_excluded(name: str, is_dir: bool) -> bool:
+    """The built-in excludes, checked by name (no pattern matching: this runs per file)."""
+    return name.startswith(BUILTIN_PREFIXES) or (is_dir and name in BUILTIN_DIRS)
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,9 @@ class Rules:
 
     @staticmethod
     def root(exclude: Sequence[str] = (), include: Sequence[str] = ()) -> Rules:
-        layers = [Layer("", pathspec.GitIgnoreSpec.from_lines(list(BUILTIN_EXCLUDES) + list(exclude)))]
+        layers = (Layer("", pathspec.GitIgnoreSpec.from_lines(list(exclude))),) if exclude else ()
         inc = pathspec.GitIgnoreSpec.from_lines(list(include)) if include else None
-        return Rules(tuple(layers), inc)
+        return Rules(layers, inc)
 
     def child(self, base: str, lines: list[str]) -> Rules:
         if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
@@ -44,7 +50,10 @@ class Rules:
         return Rules(self.layers + (Layer(base, pathspec.GitIgnoreSpec.from_lines(lines)),), self.include)
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
-        """Is the target-relative path ``rel`` excluded? Deepest matching layer wins."""
+        """Is the target-relative path ``rel`` excluded? Deepest matching layer wins.
+
+        The built-in excludes are not checked here (see :func:`builtin_excluded`).
+        """
         for layer in reversed(self.layers):
             if layer.base and not rel.startswith(layer.base):
                 continue

@@ -3,29 +3,27 @@
 An unchanged file is never hashed twice: a file whose stat matches its index row
 reuses the stored hash. Racy-write guard (as git does): a file modified within
 ``RACY_NS`` of the moment its row is written gets no stored hash, so a change in
-the same timestamp tick is never missed. Stored in SQLite, written in one
-transaction, so a killed process leaves the old index or the new one.
+the same timestamp tick is never missed. Stored as one marshal file (loads 100,000
+rows in a few tens of milliseconds, several times faster than SQLite), replaced
+atomically, so a killed process leaves the old index or the new one. The index is a
+cache: a missing, corrupt or foreign file only means files get hashed again.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from lobs.fsutil import atomic_write_bytes
 from lobs.hashing import hash_bytes, hash_file
 from lobs.scan import LocalFile
 
 RACY_NS = 2_000_000_000
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-  path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER,
-  sha256 TEXT, xxh128 TEXT
-) WITHOUT ROWID;
-"""
+MAGIC = b"lobs.index/1\n"
 
 Row = tuple[int, int, int, int, "str | None", "str | None"]
 
@@ -38,13 +36,18 @@ class Index:
         self._rows: dict[str, Row] = {}
         self._dirty: dict[str, Row] = {}
         self._gone: set[str] = set()
-        if db_path is not None and db_path.exists():
+        if db_path is not None:
             try:
-                with sqlite3.connect(db_path) as con:
-                    for r in con.execute("SELECT path,size,mtime_ns,ctime_ns,ino,sha256,xxh128 FROM files"):
-                        self._rows[r[0]] = (r[1], r[2], r[3], r[4], r[5], r[6])
-            except sqlite3.DatabaseError:
-                self._rows = {}  # a corrupt index is only a cache: start over
+                data = db_path.read_bytes()
+            except OSError:
+                data = b""
+            if data.startswith(MAGIC):
+                try:
+                    rows = marshal.loads(data[len(MAGIC) :])
+                except (EOFError, ValueError, TypeError):
+                    rows = None
+                if isinstance(rows, dict):
+                    self._rows = rows  # a corrupt index is only a cache: otherwise start over
 
     def lookup(self, f: LocalFile, algo: str) -> str | None:
         row = self._dirty.get(f.path) or self._rows.get(f.path)
@@ -77,22 +80,10 @@ class Index:
     def save(self) -> None:
         if self.path is None or (not self._dirty and not self._gone):
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute(SCHEMA)
-            with con:
-                con.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)",
-                    [(p, *r) for p, r in self._dirty.items()],
-                )
-                con.executemany("DELETE FROM files WHERE path=?", [(p,) for p in self._gone])
-        finally:
-            con.close()
         self._rows.update(self._dirty)
         for p in self._gone:
             self._rows.pop(p, None)
+        atomic_write_bytes(self.path, MAGIC + marshal.dumps(self._rows))
         self._dirty.clear()
         self._gone.clear()
 
@@ -101,31 +92,38 @@ def hash_link(algo: str, target: str) -> str:
     return hash_bytes(algo, target.encode("utf-8"))
 
 
-def resolve_hashes(
+def split_known(files: list[LocalFile], index: Index, algo: str) -> tuple[dict[str, str], list[LocalFile]]:
+    """(path -> hash for what the index or a link target answers, files still to hash)."""
+    out: dict[str, str] = {}
+    todo: list[LocalFile] = []
+    rows, dirty = index._rows, index._dirty
+    col = 4 if algo == "sha256" else 5
+    for f in files:
+        if f.link is not None:
+            out[f.path] = hash_link(algo, f.link)
+            continue
+        row = dirty.get(f.path) or rows.get(f.path)
+        if row is not None and row[col] is not None and row[0] == f.size and row[1] == f.mtime_ns and row[2] == f.ctime_ns and row[3] == f.ino:
+            out[f.path] = row[col]  # type: ignore[assignment]
+        else:
+            todo.append(f)
+    return out, todo
+
+
+def hash_files(
     root: Path,
-    files: list[LocalFile],
+    todo: list[LocalFile],
     index: Index,
     algo: str,
     *,
     jobs: int = 0,
     on_hashed: Callable[[LocalFile, int], None] | None = None,
 ) -> dict[str, str]:
-    """Return path -> hash for every file, hashing (in parallel) only what the index lacks.
+    """Hash ``todo`` on all cores (hashlib and xxhash release the GIL), recording each in ``index``.
 
-    Records new hashes in ``index`` (the caller saves it). A file that vanishes
-    while being hashed is left out of the result.
+    A file that vanishes while being hashed is left out of the result.
     """
     out: dict[str, str] = {}
-    todo: list[LocalFile] = []
-    for f in files:
-        if f.link is not None:
-            out[f.path] = hash_link(algo, f.link)
-            continue
-        known = index.lookup(f, algo)
-        if known is not None:
-            out[f.path] = known
-        else:
-            todo.append(f)
     if not todo:
         return out
     now_ns = time.time_ns()
@@ -139,13 +137,31 @@ def resolve_hashes(
 
     workers = jobs if jobs > 0 else (os.cpu_count() or 2)
     # Big files first so that the pool ends evenly.
-    todo.sort(key=lambda f: -f.size)
+    ordered = sorted(todo, key=lambda f: -f.size)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for f, digest in pool.map(work, todo):
+        for f, digest in pool.map(work, ordered):
             if digest is None:
                 continue
             out[f.path] = digest
             index.record(f, algo, digest, now_ns)
             if on_hashed:
                 on_hashed(f, f.size)
+    return out
+
+
+def resolve_hashes(
+    root: Path,
+    files: list[LocalFile],
+    index: Index,
+    algo: str,
+    *,
+    jobs: int = 0,
+    on_hashed: Callable[[LocalFile, int], None] | None = None,
+) -> dict[str, str]:
+    """Return path -> hash for every file, hashing only what the index lacks.
+
+    Records new hashes in ``index`` (the caller saves it).
+    """
+    out, todo = split_known(files, index, algo)
+    out.update(hash_files(root, todo, index, algo, jobs=jobs, on_hashed=on_hashed))
     return out

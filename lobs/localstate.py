@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lobs.index import Index, resolve_hashes
+from lobs.index import Index, hash_files, split_known
 from lobs.model import Entry
 from lobs.progress import Progress
 from lobs.scan import LocalFile, scan
@@ -33,19 +33,18 @@ def read_local(
         progress.warn(s)
     algo = algo or ws.hash_algo
     index = Index(ws.index_path)
+    hashes, todo = split_known(res.files, index, algo)
+    progress.phase("hash", len(todo), sum(f.size for f in todo))
+    hashes.update(hash_files(ws.root, todo, index, algo, jobs=jobs, on_hashed=lambda f, n: progress.advance(1, n)))
     files = res.by_path()
-    todo_bytes = sum(f.size for f in res.files if f.link is None and index.lookup(f, algo) is None)
-    progress.phase("hash", len(res.files), todo_bytes)
-    hashes = resolve_hashes(
-        ws.root, res.files, index, algo, jobs=jobs, on_hashed=lambda f, n: progress.advance(1, n)
-    )
     index.forget_missing(files.keys())
     if save_index:
         index.save()
-    entries = {
-        p: Entry(path=p, size=f.size, mode=f.mode, hash=hashes[p], stored=None, link=f.link)
-        for p, f in files.items()
-        if p in hashes
-    }
-    files = {p: f for p, f in files.items() if p in hashes}
+    entries: dict[str, Entry] = {}
+    for p, f in files.items():
+        h = hashes.get(p)
+        if h is not None:
+            entries[p] = Entry(p, f.size, f.mode, h, None, f.link)
+    if len(entries) != len(files):
+        files = {p: f for p, f in files.items() if p in entries}
     return LocalState(files=files, entries=entries, index=index, skipped=res.skipped)

@@ -181,7 +181,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
                 for chunk in _chunks(plan.uploads):
                     ready.put(list(pool.map(lambda u: _stage(u, staging, ws, stored), chunk)))
             ready.put(None)
-        except BaseException as e:  # handed to the uploading thread
+        except BaseException as e:  # noqa: BLE001 - handed to the uploading thread, re-raised there
             ready.put(e)
 
     producer = threading.Thread(target=prepare, name="lobs-compress", daemon=True)
@@ -215,7 +215,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     )
     data = mf.encode(manifest)
     snap_id = remote.write_snapshot(data)
-    ws.cache_manifest(snap_id, data)
+    ws.cache_manifest(snap_id, data, manifest)
     remote.write_ref(snap_id)
     if plan.deletes:
         remote.transport.delete(plan.deletes)

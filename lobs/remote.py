@@ -131,11 +131,11 @@ class Remote:
             n += 1
 
 
-def decode_snapshot(packed: bytes, snap_id: str, source: str) -> Manifest:
+def decode_snapshot(packed: bytes, snap_id: str, source: str, *, trusted: bool = False) -> Manifest:
     try:
         data = zstandard.ZstdDecompressor().decompress(packed, max_output_size=mf.MAX_MANIFEST_BYTES)
     except zstandard.ZstdError as e:
         raise IntegrityError(f"{source}: corrupt snapshot ({e})") from e
     if mf.snapshot_id(data) != snap_id:
         raise IntegrityError(f"{source}: content does not match its id", "the remote copy is corrupt")
-    return mf.decode(data, source=source)
+    return mf.decode(data, source=source, trusted=trusted)

@@ -9,15 +9,16 @@ in one message.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lobs.errors import NotFoundError, UnsupportedError
-from lobs.ignore import IGNORE_FILES, Rules, read_ignore_lines
+from lobs.ignore import IGNORE_FILES, Rules, builtin_excluded, read_ignore_lines
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LocalFile:
     path: str  # target-relative POSIX path
     size: int
@@ -38,8 +39,11 @@ class ScanResult:
         return {f.path: f for f in self.files}
 
 
+_BAD_NAME = re.compile("[\n\r\udc80-\udcff]")  # line breaks; bytes that were not UTF-8
+
+
 def _bad_name(name: str) -> bool:
-    return "\n" in name or "\r" in name or any(0xDC80 <= ord(c) <= 0xDCFF for c in name)
+    return _BAD_NAME.search(name) is not None
 
 
 def scan(root: Path, rules: Rules, *, strict_names: bool = True) -> ScanResult:
@@ -81,15 +85,16 @@ def _walk(abs_dir: str, rel_dir: str, rules: Rules, res: ScanResult) -> None:
         except FileNotFoundError:
             continue  # vanished while we looked
         mode = st.st_mode
-        if stat.S_ISDIR(mode):
-            if rules.ignored(rel, True):
-                continue
+        is_dir = stat.S_ISDIR(mode)
+        if builtin_excluded(name, is_dir) or (rules.layers and rules.ignored(rel, is_dir)):
+            continue
+        if is_dir:
             if _bad_name(name):
                 res.bad_names.append(rel + "/")
                 continue
             _walk(entry.path, rel + "/", rules, res)
             continue
-        if rules.ignored(rel, False) or not rules.included(rel):
+        if rules.include is not None and not rules.included(rel):
             continue
         if _bad_name(name):
             res.bad_names.append(rel)

@@ -8,7 +8,9 @@ until :meth:`open_remote` is called.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import marshal
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from lobs.config import Config, RemoteConfig, TargetConfig
 from lobs.errors import NotFoundError
 from lobs.fsutil import atomic_write_bytes
 from lobs.ignore import Rules
-from lobs.model import Manifest
+from lobs.model import Entry, Manifest, Stored
 from lobs.remote import Layout, Remote, decode_snapshot
 from lobs.syncstate import LOCK_NAME, LockFile, StateFile, SyncState
 from lobs.transport import open_transport
@@ -48,7 +50,7 @@ class Workspace:
 
     @property
     def index_path(self) -> Path:
-        return self.state_dir / "index" / f"{self.key}.sqlite"
+        return self.state_dir / "index" / f"{self.key}.idx"
 
     @property
     def lock_path(self) -> Path:
@@ -88,21 +90,36 @@ class Workspace:
         transport = open_transport(self.remote_cfg.spec, self.user_transports)
         return Remote(transport, self.layout, self.remote_cfg.spec.display)
 
-    # cached manifests: immutable, keyed by snapshot id
-    def _cache_path(self, snap_id: str) -> Path:
-        return self.state_dir / "manifests" / f"{snap_id}.json.zst"
+    # Cached manifests: immutable, keyed by snapshot id. The verified JSON (zstd) is
+    # kept, and beside it a marshal form that loads several times faster (status reads
+    # the base manifest every time).
+    def _cache_path(self, snap_id: str, fast: bool = False) -> Path:
+        return self.state_dir / "manifests" / (f"{snap_id}.m" if fast else f"{snap_id}.json.zst")
 
-    def cache_manifest(self, snap_id: str, data: bytes) -> None:
+    def cache_manifest(self, snap_id: str, data: bytes, manifest: Manifest | None = None) -> None:
         p = self._cache_path(snap_id)
         if not p.exists():
             atomic_write_bytes(p, zstandard.ZstdCompressor(level=3).compress(data))
+        fast = self._cache_path(snap_id, fast=True)
+        if not fast.exists():
+            m = manifest if manifest is not None else mf.decode(data, trusted=True)
+            atomic_write_bytes(fast, FAST_MAGIC + marshal.dumps(_to_tuples(m)))
 
     def cached_manifest(self, snap_id: str) -> Manifest | None:
+        try:
+            data = self._cache_path(snap_id, fast=True).read_bytes()
+            if data.startswith(FAST_MAGIC):
+                return _from_tuples(marshal.loads(data[len(FAST_MAGIC) :]))
+        except (OSError, EOFError, ValueError, TypeError, IndexError):
+            pass  # fall back to the verified JSON
         try:
             packed = self._cache_path(snap_id).read_bytes()
         except FileNotFoundError:
             return None
-        return decode_snapshot(packed, snap_id, f"cached snapshot {snap_id[:12]}")
+        m = decode_snapshot(packed, snap_id, f"cached snapshot {snap_id[:12]}", trusted=True)
+        with contextlib.suppress(OSError):
+            atomic_write_bytes(self._cache_path(snap_id, fast=True), FAST_MAGIC + marshal.dumps(_to_tuples(m)))
+        return m
 
     def base_manifest(self, remote: Remote | None) -> Manifest | None:
         """The manifest of the last sync, from the cache, else from ``remote`` if given."""
@@ -134,6 +151,26 @@ def project_workspace(cfg: Config, target: TargetConfig, remote_name: str | None
         user_transports=cfg.transports,
         pins=LockFile(cfg.root / LOCK_NAME),
     )
+
+
+FAST_MAGIC = b"lobs.manifest-cache/1\n"
+
+
+def _to_tuples(m: Manifest) -> Any:
+    rows = [
+        (e.path, e.size, e.mode, e.hash, e.stored.codec if e.stored else None, e.stored.size if e.stored else 0, e.link)
+        for e in m.entries
+    ]
+    return (m.target, m.hash, m.parent, m.created, m.message, rows)
+
+
+def _from_tuples(t: Any) -> Manifest:
+    target, algo, parent, created, message, rows = t
+    entries = [
+        Entry(p, size, mode, h, Stored(codec, ssize) if codec is not None else None, link)
+        for p, size, mode, h, codec, ssize, link in rows
+    ]
+    return Manifest(target, algo, parent, created, message, entries)
 
 
 def state_home(env: Mapping[str, str]) -> Path:

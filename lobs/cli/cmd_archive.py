@@ -57,7 +57,7 @@ def _say(obj: Any, text: str, to_stderr: bool) -> None:
 @click.option("-j", "--jobs", type=int, default=0, help="Parallel downloads or hashing workers.")
 @json_option
 @click.pass_obj
-def export(obj: Any, src: str, output: str | None, fmt: str | None, level: int, threads: int, long_: bool, force: bool, remote_name: str | None, layout: str | None, jobs: int, json_mode: bool, **kw: Any) -> None:
+def export(obj: Any, /, src: str, output: str | None, fmt: str | None, level: int, threads: int, long_: bool, force: bool, remote_name: str | None, layout: str | None, jobs: int, json_mode: bool, **kw: Any) -> None:
     """Write SRC (a target, a folder, or URL[@SNAPSHOT]) as a verified tar.zst archive."""
     name = api.split_snapshot(src)[0].rstrip("/").rsplit("/", 1)[-1] or "export"
     fmt = fmt or ("tar" if output and output.endswith(".tar") else "tar.zst")

@@ -44,7 +44,7 @@ def remote() -> None:
 @click.option("--hash", "hash_algo", type=click.Choice(["sha256", "xxh128"]), default=None)
 @click.option("--default", "make_default", is_flag=True, help="Make it the default remote.")
 @click.pass_obj
-def remote_add(obj: Any, name: str, url: str, make_default: bool, hash_algo: str | None, **kw: Any) -> None:
+def remote_add(obj: Any, /, name: str, url: str, make_default: bool, hash_algo: str | None, **kw: Any) -> None:
     """Add a remote."""
     settings = {"transport": kw["transport"], "endpoint_url": kw["endpoint_url"], "profile": kw["profile"], "region": kw["region"], "layout": kw["layout"], "hash": hash_algo}
     config_edit.remote_add(_root(obj), obj.env, name, url, settings, make_default=make_default)

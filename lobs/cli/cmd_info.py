@@ -101,8 +101,8 @@ def log(obj: Any, target: str | None, remote_name: str | None, limit: int, json_
     try:
         if target and (looks_like_url(target) or find_project(obj.cwd) is None):
             rc = RemoteConfig(name=target, spec=RemoteSpec(url=target))
-            from lobs.workspace import adhoc_workspace
             from lobs.codec import Compression
+            from lobs.workspace import adhoc_workspace
 
             ws = adhoc_workspace(obj.cwd, rc, Compression(), {}, obj.env)
         else:
@@ -130,7 +130,7 @@ def log(obj: Any, target: str | None, remote_name: str | None, limit: int, json_
 @remote_flags
 @json_option
 @click.pass_obj
-def ls(obj: Any, where: str | None, snapshot: str | None, json_mode: bool, **kw: Any) -> None:
+def ls(obj: Any, /, where: str | None, snapshot: str | None, json_mode: bool, **kw: Any) -> None:
     """What a remote holds: `lobs ls [REMOTE[:PATH]]` or `lobs ls URL`."""
     ctx = make_context(obj, json_mode)
     cfg = ctx.config(require_project=False)

@@ -7,7 +7,15 @@ from typing import Any
 import click
 
 from lobs import api
-from lobs.cli.common import emit_json, jobs_option, json_option, looks_like_url, make_context, remote_flags, say
+from lobs.cli.common import (
+    emit_json,
+    jobs_option,
+    json_option,
+    looks_like_url,
+    make_context,
+    remote_flags,
+    say,
+)
 from lobs.cli.output import human, plural
 from lobs.config import find_project
 from lobs.errors import UsageError
@@ -51,7 +59,7 @@ def _opts(kw: dict[str, Any]) -> api.RemoteOptions:
 @jobs_option
 @json_option
 @click.pass_obj
-def push(obj: Any, args: tuple[str, ...], remote_name: str | None, dry_run: bool, force: bool, message: str | None, jobs: int, json_mode: bool, **kw: Any) -> None:
+def push(obj: Any, /, args: tuple[str, ...], remote_name: str | None, dry_run: bool, force: bool, message: str | None, jobs: int, json_mode: bool, **kw: Any) -> None:
     """Upload what changed: `lobs push [TARGET…]` in a project, or `lobs push DIR URL`."""
     ctx = make_context(obj, json_mode, jobs)
     try:
@@ -113,7 +121,7 @@ def _print_push(obj: Any, ws: Workspace, r: api.PushResult) -> None:
 @jobs_option
 @json_option
 @click.pass_obj
-def pull(obj: Any, args: tuple[str, ...], remote_name: str | None, snapshot: str | None, dry_run: bool, force: bool, delete: bool, latest: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
+def pull(obj: Any, /, args: tuple[str, ...], remote_name: str | None, snapshot: str | None, dry_run: bool, force: bool, delete: bool, latest: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
     """Download: `lobs pull [TARGET…]` in a project, or `lobs pull URL[@SNAPSHOT] DIR`."""
     ctx = make_context(obj, json_mode, jobs)
     try:

@@ -29,11 +29,11 @@ def json_option(f: F) -> F:
     """--json, plus -q/-v accepted after the command name too (`lobs push -q`)."""
     f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbose, help="More output.")(f)
     f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="Only errors and the summary.")(f)
-    return click.option("--json", "json_mode", is_flag=True, help="Machine-readable output (see docs/json.md).")(f)  # type: ignore[return-value]
+    return click.option("--json", "json_mode", is_flag=True, help="Machine-readable output (see docs/json.md).")(f)
 
 
 def jobs_option(f: F) -> F:
-    return click.option("-j", "--jobs", type=int, default=0, show_default=False, help="Parallel workers (default: per tool).")(f)  # type: ignore[return-value]
+    return click.option("-j", "--jobs", type=int, default=0, show_default=False, help="Parallel workers (default: per tool).")(f)
 
 
 def make_context(obj: Any, json_mode: bool, jobs: int = 0) -> Context:

@@ -6,17 +6,19 @@ import json
 import sys
 import threading
 import time
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    Progress as RichProgress,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
+)
+from rich.progress import (
+    Progress as RichProgress,
 )
 
 
@@ -98,7 +100,7 @@ class JsonProgress:
 class BarProgress:
     """A live bar on a terminal (stderr): bytes, files, speed and ETA per phase."""
 
-    LABELS = {"scan": "scanning", "hash": "hashing", "upload": "uploading", "download": "downloading", "apply": "applying"}
+    LABELS: ClassVar[dict[str, str]] = {"scan": "scanning", "hash": "hashing", "upload": "uploading", "download": "downloading", "apply": "applying"}
 
     def __init__(self, err: IO[str]) -> None:
         self.console = Console(file=err)

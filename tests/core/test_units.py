@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lobs import hashing, index as index_mod, manifest as mf
+from lobs import hashing
+from lobs import index as index_mod
+from lobs import manifest as mf
 from lobs.codec import Compression, choose_codec, compress_file, decode_stream
 from lobs.errors import ConfigError, IntegrityError, UnsupportedError
 from lobs.ignore import Rules
@@ -92,7 +94,7 @@ def test_index_never_hashes_an_unchanged_file_twice(tmp_path: Path, monkeypatch:
         return real(algo, path)  # type: ignore[arg-type]
 
     monkeypatch.setattr(index_mod, "hash_file", counting)
-    db = tmp_path / "idx.sqlite"
+    db = tmp_path / "idx.bin"
     files = scan(root, Rules.root()).files
     idx = index_mod.Index(db)
     first = index_mod.resolve_hashes(root, files, idx, "sha256")
@@ -111,7 +113,7 @@ def test_index_racy_guard_rehashes_fresh_files(tmp_path: Path) -> None:
     root.mkdir()
     (root / "f").write_text("abc")
     f = scan(root, Rules.root()).files[0]
-    idx = index_mod.Index(tmp_path / "i.sqlite")
+    idx = index_mod.Index(tmp_path / "i.bin")
     idx.record(f, "sha256", "h" * 64)  # modified just now: not trusted
     assert idx.lookup(f, "sha256") is None
     idx.record(f, "sha256", "h" * 64, now_ns=f.mtime_ns + 10**10)
