@@ -187,7 +187,7 @@ def test_invalid_config_names_file_line_and_key(cli: Cli, tmp_path: Path) -> Non
 def test_env_expansion_and_user_config(cli: Cli, tmp_path: Path, lobs_env: dict[str, str]) -> None:
     user_cfg = Path(lobs_env["XDG_CONFIG_HOME"]) / "lobs" / "config.yml"
     user_cfg.parent.mkdir(parents=True)
-    user_cfg.write_text(f"remotes:\n  shared:\n    url: ${{SHARED_ROOT}}/store\n")
+    user_cfg.write_text("remotes:\n  shared:\n    url: ${SHARED_ROOT}/store\n")
     proj = tmp_path / "p"
     (proj / "d").mkdir(parents=True)
     (proj / "d" / "f").write_text("f")
