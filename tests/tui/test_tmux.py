@@ -36,15 +36,16 @@ def _screen(base: list[str]) -> str:
     return out.stdout
 
 
-def _wait_for(base: list[str], text: str, timeout: float = 15) -> str:
+def _wait_for(base: list[str], *texts: str, timeout: float = 20) -> str:
+    """Poll the pane until every one of ``texts`` shows (a frame may arrive in pieces)."""
     deadline = time.monotonic() + timeout
     screen = ""
     while time.monotonic() < deadline:
         screen = _screen(base)
-        if text in screen:
+        if all(t in screen for t in texts):
             return screen
         time.sleep(0.1)
-    raise AssertionError(f"{text!r} did not appear; the screen shows:\n{screen}")
+    raise AssertionError(f"{texts!r} did not all appear; the screen shows:\n{screen}")
 
 
 def _wait_gone(base: list[str], text: str, timeout: float = 10) -> None:
@@ -64,23 +65,19 @@ def test_tui_in_a_real_terminal(project: Project, tmux: list[str]) -> None:
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in project.env.items() if k != "NO_COLOR")
     cmd = f"env -i {env} TERM=xterm-256color {shlex.quote(sys.executable)} -m lobs.cli.main tui"
     subprocess.run([*tmux, "new-session", "-d", "-s", "lobs", "-x", "100", "-y", "30", "-c", str(project.root), cmd], check=True)
-    screen = _wait_for(tmux, "2 snapshot(s)")
+    screen = _wait_for(tmux, "2 snapshot(s)", "second: edit a", "first")
     assert "origin" in screen and "data" in screen
-    assert "second: edit a" in screen and "first" in screen
     assert "p Push" in screen and "l Pull" in screen and "? Help" in screen  # footer keys
     _keys(tmux, "3")
-    screen = _wait_for(tmux, "~ modified")
-    assert "a.txt" in screen and "unchanged" in screen
+    _wait_for(tmux, "~ modified", "a.txt", "unchanged")
     _keys(tmux, "?")
     _wait_for(tmux, "lobs tui: keys")
     _keys(tmux, "Escape")  # alone: ESC followed at once by a key reads as alt+key
     _wait_gone(tmux, "lobs tui: keys")
     _keys(tmux, "p")
-    screen = _wait_for(tmux, "1 file(s) to push")
-    assert "Run push (y)" in screen and "upload  a.txt" in screen
+    _wait_for(tmux, "1 file(s) to push", "Run push (y)", "upload  a.txt")
     _keys(tmux, "y")
-    screen = _wait_for(tmux, "done: snapshot")
-    assert "upload" in screen and "a.txt" in screen
+    screen = _wait_for(tmux, "done: snapshot", "upload", "a.txt")
     ctx = api.Context(cwd=project.root, env=project.env)
     head = api.log(ctx, api.workspaces(ctx, [])[0])[0]
     assert head.snapshot[:12] in screen.replace("\n", "")
