@@ -114,7 +114,12 @@ def snapshot_rows(m: Manifest) -> list[FileRow]:
 
 
 def working(ctx: api.Context, ws: Workspace, *, check_remote: bool = True) -> Working:
-    """Each local file's state: unchanged, modified, new, deleted, remote (changed remotely) or conflict."""
+    """Each local file's state: unchanged, modified, new, deleted, remote (changed remotely) or conflict.
+
+    A folder that does not exist yet (a first pull will create it) is empty.
+    """
+    if not ws.root.exists():
+        return Working([], None, None, [])
     st = api.status(ctx, ws, check_remote=check_remote)
     base = ws.base_manifest(None)
     base_e = base.by_path() if base else {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual.message_pump import MessagePump
@@ -66,9 +67,9 @@ class State:
 class TuiProgress:
     """Thread-safe Progress that reports to a Textual widget (``target``)."""
 
-    def __init__(self, target: MessagePump, clock: object = time.monotonic) -> None:
+    def __init__(self, target: MessagePump, clock: Callable[[], float] = time.monotonic) -> None:
         self._target = target
-        self._clock = clock  # type: ignore[assignment]
+        self._clock = clock
         self._lock = threading.Lock()
         self._state = State()
         self._started = self._now()
@@ -79,7 +80,7 @@ class TuiProgress:
         self._cancel = threading.Event()
 
     def _now(self) -> float:
-        return float(self._clock())  # type: ignore[operator]
+        return self._clock()
 
     # ------------------------------------------------------------ Progress
     def phase(self, name: str, total_files: int = 0, total_bytes: int = 0) -> None:

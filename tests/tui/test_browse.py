@@ -109,6 +109,6 @@ async def test_compare_two_snapshots_and_working_tree(project: Project) -> None:
         assert isinstance(app.screen, BrowseScreen)
         await pilot.press("space", "up", "space", "c")  # unmark both; the cursor ends on the newest
         await settle(pilot)
-        rows = {r[1]: r[0] for r in table_rows(app.screen.query_one(DataTable))}
-        assert rows == {"zz.txt": "+ added"}
+        wt = {r[1]: r[0] for r in table_rows(app.screen.query_one(DataTable))}
+        assert wt == {"zz.txt": "+ added"}
         assert "working tree" in text_of(app.screen.query_one("#compare-title"))

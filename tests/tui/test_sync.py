@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
-from textual.widgets import Button, DataTable
+from textual.widgets import Button, DataTable, RichLog
 
 from lobs import api
 from lobs.transport.base import Transfer, TransferEvents
@@ -56,7 +56,7 @@ async def test_plan_confirm_push(project: Project) -> None:
         assert transfer.outcome.startswith(f"done: snapshot {head.snapshot}")
         assert sorted(e.path for e in head.manifest.entries) == ["a.txt", "b/c/data.csv", "b/readme.md", "extra/x.bin"]
         assert head.snapshot in (project.root / "lobs.lock").read_text()
-        log = "\n".join(str(line.text) for line in transfer.query_one("#log").lines)
+        log = "\n".join(str(line.text) for line in transfer.query_one("#log", RichLog).lines)
         assert "a.txt" in log and "extra/x.bin" in log
         await pilot.press("escape")
         await settle(pilot)
