@@ -194,8 +194,9 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             if isinstance(item, BaseException):
                 raise item
             remote.transport.upload(item, events, jobs)
+            staged = str(staging) + os.sep
             for t in item:
-                if t.local.is_relative_to(staging):
+                if str(t.local).startswith(staged):
                     t.local.unlink(missing_ok=True)
     finally:
         producer.join(timeout=0.1)

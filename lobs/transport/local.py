@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -55,21 +55,26 @@ class LocalTransport(Transport):
             except OSError as e:
                 raise _os_error(e, self.base) from e
 
-    def _pool(self, jobs: int) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(max_workers=jobs if jobs > 0 else min(8, (os.cpu_count() or 2) * 2))
-
     def upload(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
         if not items:
             return
         self._ensure_base()
+        made: set[str] = set()
 
         def one(t: Transfer) -> None:
+            dest = os.path.join(self.base, check_key(t.key))
+            parent = os.path.dirname(dest)
             try:
-                atomic_copy(t.local, self._path(t.key))
+                if parent not in made:
+                    os.makedirs(parent, exist_ok=True)
+                    made.add(parent)
+                atomic_copy(t.local, Path(dest))
             except FileNotFoundError as e:
-                raise TransportError(f"local file vanished during upload: {t.local}", kind="not_found") from e
+                if not os.path.exists(t.local):
+                    raise TransportError(f"local file vanished during upload: {t.local}", kind="not_found") from e
+                raise _os_error(e, Path(dest)) from e
             except OSError as e:
-                raise _os_error(e, self._path(t.key)) from e
+                raise _os_error(e, Path(dest)) from e
             events.progress(max(t.size, 0))
             events.done(t)
 
@@ -80,38 +85,68 @@ class LocalTransport(Transport):
             return
 
         def one(t: Transfer) -> None:
-            src = self._path(t.key)
+            src = os.path.join(self.base, check_key(t.key))
             try:
-                with open(src, "rb") as fin, open(t.local, "wb") as fout:
-                    shutil.copyfileobj(fin, fout, 1 << 20)
+                shutil.copyfile(src, t.local)
             except FileNotFoundError as e:
-                if not src.exists():
+                if not os.path.exists(src):
                     raise ObjectMissing(f"object {t.key} is missing from {self._url}", failed=[t.key]) from e
                 raise _os_error(e, t.local) from e
             except OSError as e:
-                raise _os_error(e, src) from e
+                raise _os_error(e, Path(src)) from e
             events.progress(max(t.size, 0))
             events.done(t)
 
         self._run_all(items, one, jobs)
 
-    def _run_all(self, items: Sequence[Transfer], one: object, jobs: int) -> None:
-        from collections.abc import Callable
+    def _run_all(self, items: Sequence[Transfer], one: Callable[[Transfer], None], jobs: int) -> None:
+        """Run ``one`` over ``items`` on a few threads pulling from one queue of work.
 
-        fn: Callable[[Transfer], None] = one  # type: ignore[assignment]
-        failed: list[str] = []
-        first: BaseException | None = None
-        with self._pool(jobs) as pool:
-            futures = [(t, pool.submit(fn, t)) for t in items]
-            for t, fut in futures:
+        A failure stops the others after their current file; Ctrl-C does the same and
+        is re-raised. Raises TransportError listing every key that did not complete.
+        """
+        for t in items:
+            check_key(t.key)  # refuse the whole batch up front (UnsupportedError)
+        workers = min(len(items), jobs if jobs > 0 else min(8, (os.cpu_count() or 2) * 2))
+        todo = iter(items)
+        take = threading.Lock()
+        stop = threading.Event()
+        completed: set[str] = set()
+        errors: list[TransportError] = []
+
+        def worker() -> None:
+            while not stop.is_set():
+                with take:
+                    t = next(todo, None)
+                if t is None:
+                    return
                 try:
-                    fut.result()
+                    one(t)
+                    completed.add(t.key)
                 except TransportError as e:
-                    failed.append(t.key)
-                    first = first or e
-        if first is not None:
-            assert isinstance(first, TransportError)
-            if isinstance(first, ObjectMissing):
+                    errors.append(e)
+                    if not isinstance(e, ObjectMissing):
+                        stop.set()
+                except BaseException as e:  # noqa: BLE001 - recorded, the batch stops
+                    errors.append(TransportError(f"{t.key}: {e}", kind="tool_failed"))
+                    stop.set()
+
+        threads = [threading.Thread(target=worker, name="lobs-local", daemon=True) for _ in range(workers)]
+        for th in threads:
+            th.start()
+        try:
+            for th in threads:
+                while th.is_alive():
+                    th.join(0.2)
+        except BaseException:
+            stop.set()
+            for th in threads:
+                th.join()
+            raise
+        if errors:
+            failed = [t.key for t in items if t.key not in completed]
+            first = errors[0]
+            if all(isinstance(e, ObjectMissing) for e in errors):
                 raise ObjectMissing(f"{len(failed)} object(s) missing from {self._url}: {first.message}", failed=failed)
             raise TransportError(
                 f"{len(failed)} of {len(items)} transfers failed: {first.message}",
