@@ -131,10 +131,15 @@ class TransferScreen(Screen[None]):
     def _finish(self, text: str) -> None:
         self.finished = True
         self.outcome = text
+        self.refresh_bindings()
         self.refresh_progress()
         self.query_one("#outcome", Static).update(text + "\n(escape: back)")
         if self.quit_after:
             self.app.exit()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Once finished there is nothing to cancel: hide the key."""
+        return not (action == "cancel" and self.finished)
 
     def action_cancel(self) -> None:
         if self.finished or self.progress is None:
