@@ -26,7 +26,7 @@ SHOTS: list[tuple[str, tuple[str, ...], tuple[int, int]]] = [
 
 
 async def shoot(name: str, keys: tuple[str, ...], size: tuple[int, int]) -> None:
-    lobs.push.dt = types.SimpleNamespace(datetime=_Clock(), timezone=real_dt.timezone)  # type: ignore[assignment]
+    lobs.push.dt = types.SimpleNamespace(datetime=_Clock(), timezone=real_dt.timezone)  # type: ignore[assignment,attr-defined]
     base = Path(tempfile.mkdtemp())
     p = make_project(base)
     p.write({"a.txt": b"edited locally\n", "fresh.txt": b"new\n"})
