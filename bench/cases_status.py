@@ -108,7 +108,8 @@ def cold_status(ctx: Ctx) -> None:
                             lambda: [[xxhsum, "-H2", *files] if xxhsum else [sys.executable, "-c", XXH_PY, *files]],
                             env=ctx.env))
     pairs.append((1, 3))
-    speeds = {a: round(raw_hash_speed(a), 1) for a in ("sha256", "xxh128")}
+    # best of 3: the machine's ceiling, not its mood (other processes may share the cores)
+    speeds = {a: round(max(raw_hash_speed(a) for _ in range(3)), 1) for a in ("sha256", "xxh128")}
     ctx.run_case("status-cold", f"first status, {mb} MiB in the page cache", variants, pairs=pairs,
                  dataset=f"{len(files)} files, {mb} MiB random",
                  extra={"raw_hash_mb_s_2threads": speeds,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +129,13 @@ def write(record: dict[str, Any], results_dir: Path, docs_dir: Path | None) -> P
     out.write_text(json.dumps(record, indent=2) + "\n")
     if docs_dir is not None:
         docs_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out, docs_dir / "latest.json")
+        latest = docs_dir / "latest.json"
+        if latest.exists():  # a partial run (--cases) replaces its own cases and keeps the others
+            old = json.loads(latest.read_text())
+            mine = {c["id"] for c in record["cases"]}
+            record = dict(record, cases=[c for c in old["cases"] if c["id"] not in mine] + record["cases"],
+                          notes=sorted(set(old.get("notes", [])) | set(record["notes"])))
+        latest.write_text(json.dumps(record, indent=2) + "\n")
         plot(record, docs_dir / "scale.png")
         (docs_dir / "latest.md").write_text(md_table(record) + "\n" + md_extras(record) + "\n")
     return out

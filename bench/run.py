@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,12 +30,24 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--transports", default=",".join(cases_s3.TRANSPORTS), help="S3 transports to compare")
     p.add_argument("--no-dvc", action="store_true", help="do not install or run DVC")
     p.add_argument("--results", type=Path, default=ROOT / "bench" / "results", help="where the JSON goes")
-    p.add_argument("--docs", action="store_true", help="also update docs/benchmarks/ (latest.json, .md, scale.png)")
+    p.add_argument("--docs", action="store_true", help="also update bench/latest/ (latest.json, .md, scale.png) for docs/benchmarks.md")
     args = p.parse_args(argv)
     bad = set(args.cases.split(",")) - set(CASES)
     if bad:
         p.error(f"unknown case(s): {', '.join(sorted(bad))}")
     return args
+
+
+def lobs_commit() -> str:
+    """The commit of the lobs checkout measured, with ``+dirty`` when it has local changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lobs", "transports"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+dirty" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if ctx.moto:
             ctx.moto.stop()
+    commit = lobs_commit()
+    for case in ctx.cases:
+        case["lobs_commit"] = commit
     record = {
         "format": "lobs.bench/1", "started": started, "seconds": round(time.monotonic() - t0, 1),
         "args": {k: str(v) for k, v in vars(args).items()}, "sizes": ctx.sizes.__dict__,
@@ -79,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "time_tool": shutil.which("time"), "cases": ctx.cases, "notes": ctx.notes,
     }
     json.loads(json.dumps(record))
-    out = report.write(record, args.results, ROOT / "docs" / "benchmarks" if args.docs else None)
+    out = report.write(record, args.results, ROOT / "bench" / "latest" if args.docs else None)
     print()
     print(report.text_table(record))
     print(report.md_extras(record))
