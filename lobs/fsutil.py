@@ -9,9 +9,10 @@ never half of either.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -61,19 +62,57 @@ def atomic_write_bytes(dest: Path, data: bytes, mode: int | None = None) -> None
         f.write(data)
 
 
-def atomic_copy(src: Path, dest: Path) -> None:
-    """Copy ``src`` to ``dest`` atomically (kernel copy where available)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=dest.parent)
-    os.close(fd)
+_counter = itertools.count()
+
+
+def _temp_name(folder: str) -> str:
+    """A fresh temp name in ``folder`` (cheaper than mkstemp's random names; O_EXCL keeps it safe)."""
+    return os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{next(_counter)}")
+
+
+def atomic_copy(src: Path | str, dest: Path | str) -> None:
+    """Copy ``src`` to ``dest`` atomically, with the kernel doing the copy where it can.
+
+    The parent folder of ``dest`` must exist. Raises OSError; on failure ``dest`` is untouched.
+    """
+    folder = os.path.dirname(dest)
+    while True:
+        tmp = _temp_name(folder)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666 & ~_umask())
+            break
+        except FileExistsError:
+            continue
     try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        try:
+            with open(src, "rb") as fin:
+                _copy_fd(fin.fileno(), fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _copy_fd(fin: int, fout: int) -> None:
+    size = os.fstat(fin).st_size
+    copied = 0
+    try:
+        while copied < size or size == 0:
+            n = os.copy_file_range(fin, fout, 1 << 30)
+            if n == 0:
+                break
+            copied += n
+        return
+    except (AttributeError, OSError):
+        pass  # no copy_file_range here (or across these file systems): copy by hand
+    os.lseek(fin, copied, os.SEEK_SET)
+    while chunk := os.read(fin, 1 << 20):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fout, view) :]
 
 
 _UMASK: int | None = None

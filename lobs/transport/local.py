@@ -68,7 +68,7 @@ class LocalTransport(Transport):
                 if parent not in made:
                     os.makedirs(parent, exist_ok=True)
                     made.add(parent)
-                atomic_copy(t.local, Path(dest))
+                atomic_copy(t.local, dest)
             except FileNotFoundError as e:
                 if not os.path.exists(t.local):
                     raise TransportError(f"local file vanished during upload: {t.local}", kind="not_found") from e
