@@ -90,17 +90,23 @@ class TransferScreen(Screen[None]):
                 p = api.pull(ctx, self.target.ws, force=self.force, snapshot=self.snapshot, latest=True).plan
                 text = f"done: {len(p.writes)} file(s) pulled, {len(p.deletes)} deleted, snapshot {p.snapshot[:12]}"
         except TransferCancelled:
-            where = "the remote ref was not moved" if self.kind == "push" else "no local file was replaced"
-            text = f"cancelled: {SAFE}; {where}. Run the {self.kind} again to finish."
+            text = self._cancelled_text()
         except LobsError as e:
-            text = f"failed: {e.message}"
-            app.call_from_thread(app.show_error, e)
+            if progress.cancelled:  # a transport may wrap the cancellation in its own error
+                text = self._cancelled_text()
+            else:
+                text = f"failed: {e.message}"
+                app.call_from_thread(app.show_error, e)
         except Exception as e:  # noqa: BLE001 (a worker reports every failure in a dialog)
             text = f"failed: {type(e).__name__}: {e}"
             app.call_from_thread(app.show_error, e)
         finally:
             progress.close()
         app.call_from_thread(self._finish, text)
+
+    def _cancelled_text(self) -> str:
+        where = "the remote ref was not moved" if self.kind == "push" else "no local file was replaced"
+        return f"cancelled: {SAFE}; {where}. Run the {self.kind} again to finish."
 
     def on_progress_changed(self, _: ProgressChanged) -> None:
         self.refresh_progress()

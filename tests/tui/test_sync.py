@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from textual.widgets import Button, DataTable, RichLog
@@ -13,6 +14,7 @@ from lobs.transport.base import Transfer, TransferEvents
 from lobs.transport.local import LocalTransport
 from lobs.tui.app import LobsApp
 from lobs.tui.screens_browse import BrowseScreen
+from lobs.tui.screens_dialogs import ErrorScreen
 from lobs.tui.screens_plan import PlanScreen
 from lobs.tui.screens_transfer import TransferScreen
 from tests.tui.conftest import Project, push_from_other, settle, table_rows, text_of
@@ -49,7 +51,7 @@ async def test_plan_confirm_push(project: Project) -> None:
         await pilot.press("y")
         await settle(pilot)
         transfer = app.screen
-        assert isinstance(transfer, TransferScreen)
+        assert isinstance(transfer, TransferScreen), [str(w.render()) for w in transfer.query("Static")]
         assert transfer.finished
         head = _history(project)[0]
         assert head.snapshot != before and head.manifest.parent == before
@@ -104,38 +106,29 @@ async def test_pull_refuses_to_overwrite_a_local_edit(project: Project) -> None:
     assert (project.data / "b" / "c" / "data.csv").read_bytes() == b"x,y\n1,1\n"
 
 
-class _SlowUpload:
-    """Stands in for LocalTransport.upload: one file at a time, with a pause before each."""
+def _slow_copies(monkeypatch: pytest.MonkeyPatch, delay: float) -> list[str]:
+    """Slow down the local transport's uploads (its own worker threads stay in play)."""
+    from lobs.transport import local
 
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.sent: list[str] = []
+    sent: list[str] = []
+    from lobs.fsutil import atomic_copy as real
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        def upload(transport: LocalTransport, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
-            self.upload(transport, items, events)
+    def copy(src: Path | str, dest: Path | str) -> None:
+        time.sleep(delay)
+        real(src, dest)
+        sent.append(str(dest))
 
-        monkeypatch.setattr(LocalTransport, "upload", upload)
-
-    def upload(self, transport: LocalTransport, items: Sequence[Transfer], events: TransferEvents) -> None:
-        from lobs.fsutil import atomic_copy
-
-        transport._ensure_base()
-        for t in items:
-            time.sleep(self.delay)
-            atomic_copy(t.local, transport._path(t.key))
-            self.sent.append(t.key)
-            events.progress(t.size)
-            events.done(t)
+    monkeypatch.setattr(local, "atomic_copy", copy)
+    return sent
 
 
 async def test_cancelled_push_keeps_what_was_sent(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     project.write({f"many/f{i:02d}.txt": f"file {i}\n".encode() * (i + 1) for i in range(20)})
     before = _history(project)[0].snapshot
     lock_before = (project.root / "lobs.lock").read_text()
-    slow = _SlowUpload(0.1)
-    slow.install(monkeypatch)
-    app = LobsApp(cwd=project.root, env=project.env)
+    objects_before = _objects(project)
+    sent = _slow_copies(monkeypatch, 0.1)
+    app = LobsApp(cwd=project.root, env=project.env, jobs=1)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("p")
@@ -145,30 +138,64 @@ async def test_cancelled_push_keeps_what_was_sent(project: Project, monkeypatch:
         transfer = app.screen
         assert isinstance(transfer, TransferScreen), [str(w.render()) for w in transfer.query("Static")]
         deadline = time.monotonic() + 10
-        while len(slow.sent) < 3 and time.monotonic() < deadline:
+        while len(sent) < 3 and time.monotonic() < deadline:
             await pilot.pause(0.05)
         await pilot.press("x")
         await settle(pilot)
         assert transfer.finished
         assert transfer.outcome.startswith("cancelled: everything already transferred stays done")
         assert "the remote ref was not moved" in transfer.outcome
-        stats = text_of(transfer.query_one("#stats"))
-        assert "/ 20 files" in stats
-    sent = len(slow.sent)
-    assert 3 <= sent < 20
+        assert "/ 20 files" in text_of(transfer.query_one("#stats"))
+        assert not isinstance(app.screen, ErrorScreen)
+    arrived = len(_objects(project)) - len(objects_before)
+    assert 3 <= arrived < 20
     # the ref and lobs.lock did not move; objects that arrived are whole and stay
     assert _history(project)[0].snapshot == before
     assert (project.root / "lobs.lock").read_text() == lock_before
-    objects = [p for p in (project.remote / "objects").rglob("*") if p.is_file()]
     assert not [p for p in project.remote.rglob("*") if p.name.startswith(".lobs-tmp")]
     assert not list((project.root / ".lobs").glob("staging/*"))
     # running it again finishes the job and sends only what is missing
     monkeypatch.undo()
-    slow2 = _SlowUpload(0)
-    slow2.install(monkeypatch)
+    sent = _slow_copies(monkeypatch, 0)
     ctx = api.Context(cwd=project.root, env=project.env)
     api.push(ctx, api.workspaces(ctx, [])[0])
-    assert len(slow2.sent) == 20 - sent
-    assert len([p for p in (project.remote / "objects").rglob("*") if p.is_file()]) == len(objects) + 20 - sent
+    assert len(sent) == 20 - arrived
     assert _history(project)[0].snapshot != before
 
+
+async def test_cancelled_pull_replaces_nothing(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    theirs = {f"many/f{i:02d}.txt": f"theirs {i}\n".encode() for i in range(15)}
+    push_from_other(project, {**theirs, "a.txt": b"their a\n"})
+    before = {p: p.read_bytes() for p in project.data.rglob("*") if p.is_file()}
+    lock_before = (project.root / "lobs.lock").read_text()
+    real = LocalTransport.download
+
+    def slow(self: LocalTransport, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
+        for t in items:
+            time.sleep(0.1)
+            real(self, [t], events, jobs)
+
+    monkeypatch.setattr(LocalTransport, "download", slow)
+    app = LobsApp(cwd=project.root, env=project.env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert "16 file(s) to download" in text_of(app.screen.query_one("#plan-summary"))
+        await pilot.press("y")
+        transfer = app.screen
+        assert isinstance(transfer, TransferScreen), [str(w.render()) for w in transfer.query("Static")]
+        deadline = time.monotonic() + 10
+        while transfer.progress is not None and transfer.progress.snapshot().files < 2 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.press("x")
+        await settle(pilot)
+        assert transfer.outcome.startswith("cancelled:") and "no local file was replaced" in transfer.outcome
+    after = {p: p.read_bytes() for p in project.data.rglob("*") if p.is_file()}
+    assert after == before
+    assert (project.root / "lobs.lock").read_text() == lock_before
+    assert not list(project.root.glob(".lobs-staging-*"))
+
+
+def _objects(project: Project) -> list[Path]:
+    return [p for p in (project.remote / "objects").rglob("*") if p.is_file()]
