@@ -21,7 +21,7 @@ from ruamel.yaml.error import YAMLError
 
 from lobs.codec import Compression
 from lobs.errors import ConfigError
-from lobs.transport.spec import RemoteSpec
+from lobs.transport.spec import RemoteSpec, url_scheme
 
 CONFIG_NAME = "lobs.yml"
 LAYOUTS = ("cas", "mirror")
@@ -208,6 +208,8 @@ def _remote(name: str, node: Any, where: _Where, env: Mapping[str, str], warning
             warnings.append(f"{where.path}: {kp}.{k} looks like a secret; keep credentials in ~/.aws, rclone.conf or the environment")
     url = _str(node, "url", kp, where, env, required=True)
     assert url is not None
+    if url_scheme(url) == "file" and not url.startswith(("file://", "/", "~")):
+        url = str(where.path.parent / url)  # a relative folder is relative to the config file
     layout = _str(node, "layout", kp, where, env) or "cas"
     if layout not in LAYOUTS:
         raise where.err(node, "layout", f"{kp}.layout", f"must be one of {', '.join(LAYOUTS)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ from lobs import config_edit
 from lobs.cli.common import emit_json, json_option, say
 from lobs.config import find_project, load
 from lobs.errors import ConfigError
+from lobs.transport.spec import url_scheme
 
 
 def _root(obj: Any) -> Any:
@@ -46,8 +48,12 @@ def remote() -> None:
 @click.pass_obj
 def remote_add(obj: Any, /, name: str, url: str, make_default: bool, hash_algo: str | None, **kw: Any) -> None:
     """Add a remote."""
+    root = _root(obj)
+    if url_scheme(url) == "file" and not url.startswith(("file://", "/", "~")):
+        # lobs.yml reads a relative folder relative to itself: rebase what was typed here
+        url = os.path.relpath(os.path.abspath(os.path.join(obj.cwd, url)), root)
     settings = {"transport": kw["transport"], "endpoint_url": kw["endpoint_url"], "profile": kw["profile"], "region": kw["region"], "layout": kw["layout"], "hash": hash_algo}
-    config_edit.remote_add(_root(obj), obj.env, name, url, settings, make_default=make_default)
+    config_edit.remote_add(root, obj.env, name, url, settings, make_default=make_default)
     say(obj, f"added remote {name} -> {url}")
 
 
@@ -93,8 +99,6 @@ def remote_set(obj: Any, name: str, key: str, value: str | None) -> None:
 def track(obj: Any, path: str, remote: str | None, remote_path: str | None) -> None:
     """Add a folder of the project as a target."""
     root = _root(obj)
-    import os
-
     rel = os.path.relpath(os.path.abspath(os.path.join(obj.cwd, path)), root)
     norm = config_edit.track(root, obj.env, rel, remote=remote, remote_path=remote_path)
     say(obj, f"tracking {norm}")

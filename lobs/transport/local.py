@@ -113,6 +113,7 @@ class LocalTransport(Transport):
         stop = threading.Event()
         completed: set[str] = set()
         errors: list[TransportError] = []
+        interrupts: list[BaseException] = []  # Ctrl-C or a cancel raised from a progress callback
 
         def worker() -> None:
             while not stop.is_set():
@@ -127,8 +128,11 @@ class LocalTransport(Transport):
                     errors.append(e)
                     if not isinstance(e, ObjectMissing):
                         stop.set()
-                except BaseException as e:  # noqa: BLE001 - recorded, the batch stops
+                except Exception as e:  # noqa: BLE001 - recorded, the batch stops
                     errors.append(TransportError(f"{t.key}: {e}", kind="tool_failed"))
+                    stop.set()
+                except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
+                    interrupts.append(e)
                     stop.set()
 
         threads = [threading.Thread(target=worker, name="lobs-local", daemon=True) for _ in range(workers)]
@@ -143,6 +147,8 @@ class LocalTransport(Transport):
             for th in threads:
                 th.join()
             raise
+        if interrupts:
+            raise interrupts[0]
         if errors:
             failed = [t.key for t in items if t.key not in completed]
             first = errors[0]

@@ -232,3 +232,15 @@ def test_pull_keeps_local_deletion_of_a_file_unchanged_upstream(cli: Cli, tmp_pa
     assert "- a.json" in cli("status", cwd=proj).out
     assert cli("pull", "--force", cwd=proj).code == 0
     assert (proj / "data/corpus/a.json").exists()
+
+
+def test_relative_folder_remote_is_relative_to_lobs_yml(cli: Cli, tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    (proj / "data" / "sub").mkdir(parents=True)
+    (proj / "data" / "f.txt").write_text("f")
+    assert cli("init", cwd=proj).code == 0
+    assert cli("remote", "add", "origin", "../../../store", cwd=proj / "data" / "sub").code == 0
+    assert "url: ../store" in (proj / "lobs.yml").read_text()
+    assert cli("track", "..", cwd=proj / "data" / "sub").code == 0
+    assert cli("push", cwd=proj / "data" / "sub").code == 0  # run from a subfolder
+    assert (tmp_path / "store" / "refs" / "data.ref").exists()
