@@ -18,7 +18,7 @@ from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConfigError, NotFoundError, UsageError
-from lobs.localstate import read_local
+from lobs.localstate import LocalState, read_local
 from lobs.lock import target_lock
 from lobs.model import Entry, Manifest
 from lobs.progress import NullProgress, Progress
@@ -171,13 +171,7 @@ def pull(
             if snap is None:
                 raise NotFoundError(f"nothing has been pushed to {remote.display} for {ws.name} yet", "push first, or check the URL")
             target = ws.cached_manifest(snap) or remote.read_snapshot(snap)
-            if ws.root.exists():
-                local = read_local(ws, ctx.progress, ctx.jobs, algo=target.hash)
-            else:
-                from lobs.index import Index
-                from lobs.localstate import LocalState
-
-                local = LocalState({}, {}, Index(None), [])
+            local = read_local(ws, ctx.progress, ctx.jobs, algo=target.hash) if ws.root.exists() else LocalState.empty()
             base = ws.base_manifest(remote)
             if base is not None and base.hash != target.hash:
                 base = None

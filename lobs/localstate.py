@@ -18,6 +18,11 @@ class LocalState:
     index: Index
     skipped: list[str]
 
+    @staticmethod
+    def empty() -> LocalState:
+        """A directory that does not exist yet."""
+        return LocalState({}, {}, Index(None), [])
+
 
 def read_local(
     ws: Workspace, progress: Progress, jobs: int = 0, *, algo: str | None = None, save_index: bool = True

@@ -26,8 +26,7 @@ from lobs.index import Index
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest
 from lobs.progress import Progress
-from lobs.push import _Events
-from lobs.remote import Remote
+from lobs.remote import Remote, TransferReporter
 from lobs.scan import LocalFile
 from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
@@ -175,7 +174,7 @@ def _fetch_all(plan: PullPlan, remote: Remote, staging: Path, progress: Progress
             size += e0.stored.size
             i += 1
         paths = {t.key: (by_key[t.key][0].path, t.size) for t in chunk}
-        remote.transport.download(chunk, _Events(progress, "fetch", paths), jobs)
+        remote.transport.download(chunk, TransferReporter(progress, "fetch", paths), jobs)
         for t in chunk:
             entries = by_key[t.key]
             first = entries[0]

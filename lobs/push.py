@@ -23,7 +23,7 @@ from lobs.errors import ConflictError, IntegrityError
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest, Stored
 from lobs.progress import Progress
-from lobs.remote import Remote
+from lobs.remote import Remote, TransferReporter
 from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
 from lobs.workspace import Workspace
@@ -133,21 +133,6 @@ def _pkey(e: Entry) -> bytes:
     return e.path.encode("utf-8")
 
 
-class _Events:
-    """Adapts transport events to Progress, mapping keys back to paths."""
-
-    def __init__(self, progress: Progress, action: str, paths: dict[str, tuple[str, int]]) -> None:
-        self._progress, self._action, self._paths = progress, action, paths
-
-    def done(self, transfer: Transfer) -> None:
-        path, size = self._paths.get(transfer.key, (transfer.key, transfer.size))
-        self._progress.item(self._action, path, size)
-        self._progress.advance(files=1)
-
-    def progress(self, nbytes: int) -> None:
-        self._progress.advance(nbytes=nbytes)
-
-
 def _chunks(uploads: list[Upload]) -> Iterator[list[Upload]]:
     chunk: list[Upload] = []
     size = 0
@@ -171,7 +156,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     staging = ws.state_dir / "staging" / f"push-{os.getpid()}"
     stored = dict(plan.stored)
     paths = {u.key: (u.entry.path, u.entry.size) for u in plan.uploads}
-    events = _Events(progress, "upload", paths)
+    events = TransferReporter(progress, "upload", paths)
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
     ready: queue.Queue[list[Transfer] | BaseException | None] = queue.Queue(maxsize=1)
 

@@ -19,7 +19,8 @@ import zstandard
 from lobs import manifest as mf
 from lobs.errors import IntegrityError, NotFoundError, TransportError
 from lobs.model import Entry, Manifest
-from lobs.transport.base import RemoteObject, Transport
+from lobs.progress import Progress
+from lobs.transport.base import RemoteObject, Transfer, Transport
 
 SNAP_SUFFIX = ".json.zst"
 ID_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -59,6 +60,21 @@ class Layout:
     @property
     def objects_prefix(self) -> str:
         return "objects/" if self.kind == "cas" else (self._under("") if self.remote_path else "")
+
+
+class TransferReporter:
+    """Turns a transport's per-object events into Progress calls, keys mapped back to paths."""
+
+    def __init__(self, progress: Progress, action: str, paths: dict[str, tuple[str, int]]) -> None:
+        self._progress, self._action, self._paths = progress, action, paths
+
+    def done(self, transfer: Transfer) -> None:
+        path, size = self._paths.get(transfer.key, (transfer.key, transfer.size))
+        self._progress.item(self._action, path, size)
+        self._progress.advance(files=1)
+
+    def progress(self, nbytes: int) -> None:
+        self._progress.advance(nbytes=nbytes)
 
 
 class Remote:

@@ -17,8 +17,7 @@ from lobs.errors import IntegrityError
 from lobs.hashing import hash_bytes, hash_file
 from lobs.model import Entry, Manifest, Stored
 from lobs.progress import Progress
-from lobs.push import _Events
-from lobs.remote import Remote
+from lobs.remote import Remote, TransferReporter
 from lobs.transport.base import Transfer
 
 BATCH_BYTES = 512 << 20
@@ -68,7 +67,7 @@ def fetch_snapshot(remote: Remote, snap_id: str, work: Path, progress: Progress,
 
 def _download(remote: Remote, batch: list[Transfer], by_key: dict[str, list[Entry]], progress: Progress, jobs: int) -> None:
     paths = {t.key: (by_key[t.key][0].path, t.size) for t in batch}
-    remote.transport.download(batch, _Events(progress, "fetch", paths), jobs)
+    remote.transport.download(batch, TransferReporter(progress, "fetch", paths), jobs)
 
 
 def _decode(t: Transfer, e: Entry, algo: str, dest: Path) -> tuple[Path, str]:
