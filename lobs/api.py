@@ -28,6 +28,8 @@ from lobs.remote import Layout, Remote
 from lobs.syncstate import SyncState
 from lobs.transport import open_transport
 from lobs.transport.spec import RemoteSpec
+from lobs.verify import VerifyReport
+from lobs.verify import verify as verify_snapshots
 from lobs.workspace import Workspace, adhoc_workspace, project_workspace
 
 
@@ -249,6 +251,19 @@ def diff(ctx: Context, ws: Workspace, a: str | None = None, b: str | None = None
             old = (ws.cached_manifest(ref) or remote.read_snapshot(ref)) if ref else None
         local = read_local(ws, ctx.progress, ctx.jobs, algo=old.hash if old else None)
         return diff_entries(old.by_path() if old else {}, local.entries)
+    finally:
+        remote.transport.close()
+
+
+def verify(ctx: Context, ws: Workspace, *, deep: bool = False, every: bool = False) -> VerifyReport:
+    """Check the remote holds every object of the latest snapshot (``every``: of all of them)."""
+    remote = ws.open_remote()
+    try:
+        ref = remote.read_ref()
+        if ref is None:
+            raise NotFoundError(f"nothing has been pushed to {remote.display} for {ws.name} yet")
+        snaps = list(remote.history(ref, 0 if every else 1))
+        return verify_snapshots(remote, snaps, ctx.progress, deep=deep, jobs=ctx.jobs)
     finally:
         remote.transport.close()
 

@@ -7,10 +7,19 @@ from typing import Any
 import click
 
 from lobs import api
-from lobs.cli.common import emit_json, json_option, looks_like_url, make_context, remote_flags, say
+from lobs.cli.common import (
+    emit_json,
+    jobs_option,
+    json_option,
+    looks_like_url,
+    make_context,
+    remote_flags,
+    say,
+)
 from lobs.cli.output import human, plural
 from lobs.config import RemoteConfig, find_project
 from lobs.diff import Diff
+from lobs.errors import IntegrityError
 from lobs.transport.spec import RemoteSpec
 
 MARK = {"added": "+", "removed": "-", "modified": "M", "mode": "m"}
@@ -165,4 +174,33 @@ def ls(obj: Any, /, where: str | None, snapshot: str | None, json_mode: bool, **
         say(obj, f"{oct(e.mode)[2:]:>4} {human(e.size):>9} {stored}  {e.path}")
 
 
-COMMANDS = [status, diff, log, ls]
+@click.command()
+@click.argument("target", required=False)
+@click.option("-r", "--remote", "remote_name", default=None, help="Remote name.")
+@click.option("--deep", is_flag=True, help="Also download every object and check its hash.")
+@click.option("--all", "every", is_flag=True, help="Every snapshot in the history, not only the latest.")
+@jobs_option
+@json_option
+@click.pass_obj
+def verify(obj: Any, /, target: str | None, remote_name: str | None, deep: bool, every: bool, jobs: int, json_mode: bool) -> None:
+    """Check that the remote still holds every object the snapshot names (exit 6 if not)."""
+    ctx = make_context(obj, json_mode, jobs)
+    try:
+        reports = [(ws, api.verify(ctx, ws, deep=deep, every=every)) for ws in api.workspaces(ctx, [target] if target else [], remote_name)]
+    finally:
+        ctx.progress.close()
+    if json_mode:
+        emit_json({"command": "verify", "targets": [{"target": ws.name, "snapshots": r.snapshots, "objects": r.objects, "problems": [p.to_json() for p in r.problems]} for ws, r in reports]})
+    else:
+        for ws, r in reports:
+            for p in r.problems:
+                say(obj, f"  {p.what:8} {p.path}  ({p.key}, snapshot {p.snapshot[:12]})")
+            what = "checked by content" if deep else "present with the right size"
+            state = "OK" if r.ok else f"{len(r.problems)} problem(s)"
+            say(obj, f"{ws.name}: {state}: {r.objects} object(s) of {plural(len(r.snapshots), 'snapshot')} {what}")
+    bad = sum(len(r.problems) for _, r in reports)
+    if bad:
+        raise IntegrityError(f"{bad} object(s) missing or damaged on the remote", "push again from a copy that has the files to restore them")
+
+
+COMMANDS = [status, diff, log, ls, verify]

@@ -105,6 +105,6 @@ def missing(transport: str, remote: str, keys: Sequence[str]) -> ObjectMissing:
     shown = ", ".join(repr(k) for k in keys[:3]) + (" …" if len(keys) > 3 else "")
     return ObjectMissing(
         f"{len(keys)} object(s) missing from {remote} ({transport}): {shown}",
-        "the remote does not hold these keys; `lobs verify` checks a remote against its snapshots",
+        "the remote does not hold these keys; `lobs verify` checks a target's snapshots against the remote",
         failed=list(keys),
     )

@@ -244,3 +244,24 @@ def test_relative_folder_remote_is_relative_to_lobs_yml(cli: Cli, tmp_path: Path
     assert cli("track", "..", cwd=proj / "data" / "sub").code == 0
     assert cli("push", cwd=proj / "data" / "sub").code == 0  # run from a subfolder
     assert (tmp_path / "store" / "refs" / "data.ref").exists()
+
+
+def test_verify_finds_missing_and_corrupt_objects(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    r = cli("verify", "--deep", cwd=proj)
+    assert r.code == 0 and "OK" in r.out
+    objects = sorted(p for p in (tmp_path / "remote" / "objects").rglob("*") if p.is_file())
+    data = objects[0].read_bytes()
+    objects[0].write_bytes(bytes([data[0] ^ 1]) + data[1:])  # same size, different content
+    assert cli("verify", cwd=proj).code == 0  # a listing cannot see it
+    r = cli("verify", "--deep", "--json", cwd=proj)
+    assert r.code == ExitCode.INTEGRITY
+    problems = json.loads(r.out.splitlines()[0])["targets"][0]["problems"]
+    assert [p["problem"] for p in problems] == ["corrupt"]
+    objects[1].unlink()
+    r = cli("verify", cwd=proj)
+    assert r.code == ExitCode.INTEGRITY and "missing" in r.out
+    objects[0].unlink()
+    assert cli("push", cwd=proj).code == 0  # sends what the remote lacks again
+    assert cli("verify", "--deep", "--all", cwd=proj).code == 0
