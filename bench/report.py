@@ -63,6 +63,15 @@ def md_table(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def md_header(record: dict[str, Any]) -> str:
+    m = record["machine"]
+    tools = ", ".join(f"{k} {v}" for k, v in sorted(record.get("tools", {}).items()))
+    commits = sorted({c.get("lobs_commit") or "?" for c in record["cases"]})
+    return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['mem_mb'] // 1024} GB RAM, {m['os']}, "
+            f"Python {m['python']}. Tools: {tools}. Run {record['started']}, lobs commit(s) "
+            f"{', '.join(commits)}; median of {record['args'].get('repeat', '?')} interleaved runs.\n")
+
+
 def md_extras(record: dict[str, Any]) -> str:
     out: list[str] = []
     for case in record["cases"]:
@@ -134,8 +143,9 @@ def write(record: dict[str, Any], results_dir: Path, docs_dir: Path | None) -> P
             old = json.loads(latest.read_text())
             mine = {c["id"] for c in record["cases"]}
             record = dict(record, cases=[c for c in old["cases"] if c["id"] not in mine] + record["cases"],
-                          notes=sorted(set(old.get("notes", [])) | set(record["notes"])))
+                          notes=sorted(set(old.get("notes", [])) | set(record["notes"])),
+                          tools={**old.get("tools", {}), **record.get("tools", {})})
         latest.write_text(json.dumps(record, indent=2) + "\n")
         plot(record, docs_dir / "scale.png")
-        (docs_dir / "latest.md").write_text(md_table(record) + "\n" + md_extras(record) + "\n")
+        (docs_dir / "latest.md").write_text(md_header(record) + "\n" + md_table(record) + "\n" + md_extras(record) + "\n")
     return out

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Ctx(workdir=workdir, sizes=TINY if args.tiny else FULL, repeat=args.repeat, env=env, log=log)
     started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.monotonic()
+    commit_at_start = lobs_commit()
     cases_s3.TRANSPORTS = tuple(t for t in args.transports.split(",") if t)
     if ("folder" in wanted or "status" in wanted) and not args.no_dvc:
         ctx.dvc = dvc_exe(workdir, log)
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if ctx.moto:
             ctx.moto.stop()
-    commit = lobs_commit()
+    commit_at_end = lobs_commit()  # others may commit while this runs: name both ends then
+    commit = commit_at_start if commit_at_end == commit_at_start else f"{commit_at_start}..{commit_at_end}"
     for case in ctx.cases:
         case["lobs_commit"] = commit
     record = {
