@@ -72,11 +72,15 @@ def run(ctx: Ctx) -> None:
             moto.reset()
             wipe_state(ctx)
 
+        def lobs_push(t: str = t) -> list[list[str]]:
+            return [lobs_s3(ctx, "push", str(src), f"s3://{BUCKET}/lobs", t)]
+
+        def by_hand_push(t: str = t, exe: str = exe) -> list[list[str]]:
+            return [hand_push(t, exe, ep, src, "raw")]
+
         push = [
-            Variant(f"lobs push --transport {t}", "lobs", lambda t=t: [lobs_s3(ctx, "push", str(src),
-                    f"s3://{BUCKET}/lobs", t)], env=ctx.env, setup=reset, probe=moto.cpu_seconds),
-            Variant(f"{t} by hand (upload)", t, lambda t=t, exe=exe: [hand_push(t, exe, ep, src, "raw")],
-                    env=ctx.env, setup=reset, probe=moto.cpu_seconds),
+            Variant(f"lobs push --transport {t}", "lobs", lobs_push, env=ctx.env, setup=reset, probe=moto.cpu_seconds),
+            Variant(f"{t} by hand (upload)", t, by_hand_push, env=ctx.env, setup=reset, probe=moto.cpu_seconds),
         ]
         ctx.run_case(f"s3-push-{t}", f"first push to moto S3 via {t}", push, dataset=desc)
 
@@ -94,14 +98,28 @@ def run(ctx: Ctx) -> None:
             shutil.rmtree(p, ignore_errors=True)
             wipe_state(ctx)
 
+        def lobs_pull(t: str = t, d: Path = lobs_dst) -> list[list[str]]:
+            return [lobs_s3(ctx, "pull", f"s3://{BUCKET}/lobs", str(d), t)]
+
+        def by_hand_pull(t: str = t, exe: str = exe, d: Path = hand_dst) -> list[list[str]]:
+            return [hand_pull(t, exe, ep, "raw", d)]
+
+        def fresh_lobs(d: Path = lobs_dst) -> None:
+            fresh(d)
+
+        def fresh_hand(d: Path = hand_dst) -> None:
+            fresh(d)
+
+        def check_lobs(d: Path = lobs_dst) -> None:
+            count_is(d, n_files)
+
+        def check_hand(d: Path = hand_dst) -> None:
+            count_is(d, n_files)
+
         pull = [
-            Variant(f"lobs pull --transport {t}", "lobs",
-                    lambda t=t, d=lobs_dst: [lobs_s3(ctx, "pull", f"s3://{BUCKET}/lobs", str(d), t)], env=ctx.env,
-                    setup=lambda d=lobs_dst: fresh(d), check=lambda d=lobs_dst: count_is(d, n_files),
+            Variant(f"lobs pull --transport {t}", "lobs", lobs_pull, env=ctx.env, setup=fresh_lobs, check=check_lobs,
                     probe=moto.cpu_seconds),
-            Variant(f"{t} by hand (download)", t,
-                    lambda t=t, exe=exe, d=hand_dst: [hand_pull(t, exe, ep, "raw", d)], env=ctx.env,
-                    setup=lambda d=hand_dst: fresh(d), check=lambda d=hand_dst: count_is(d, n_files),
+            Variant(f"{t} by hand (download)", t, by_hand_pull, env=ctx.env, setup=fresh_hand, check=check_hand,
                     probe=moto.cpu_seconds),
         ]
         ctx.run_case(f"s3-pull-{t}", f"pull from moto S3 via {t}", pull, dataset=desc)

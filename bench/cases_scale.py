@@ -43,7 +43,8 @@ def run(ctx: Ctx, max_files: int) -> None:
         interleave([warm_st], runs, ctx.log)
         point: dict[str, Any] = {"files": n}
         for key, v in (("push", push), ("status_cold", cold_st), ("status_warm", warm_st)):
-            point[f"{key}_s"] = round(v.median_s(), 3) if v.median_s() is not None else None
+            med = v.median_s()
+            point[f"{key}_s"] = round(med, 3) if med is not None else None
             point[f"{key}_rss_mb"] = round(v.peak_rss_mb() or 0, 1) if v.samples else None
             if v.error:
                 point[f"{key}_error"] = v.error

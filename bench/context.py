@@ -81,9 +81,10 @@ class Ctx:
 
 
 def variant_record(v: Variant) -> dict[str, Any]:
+    med = v.median_s()
     return {
         "name": v.name, "tool": v.tool,
-        "median_s": round(v.median_s(), 4) if v.median_s() is not None else None,
+        "median_s": round(med, 4) if med is not None else None,
         "peak_rss_mb": round(v.peak_rss_mb() or 0, 1) if v.samples else None,
         "samples_s": [round(s.seconds, 4) for s in v.samples],
         "server_cpu_s": [round(s.server_cpu_s, 2) for s in v.samples if s.server_cpu_s is not None] or None,

