@@ -68,7 +68,7 @@ def md_header(record: dict[str, Any]) -> str:
     tools = ", ".join(f"{k} {v}" for k, v in sorted(record.get("tools", {}).items()))
     commits = sorted({c.get("lobs_commit") or "?" for c in record["cases"]})
     return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['mem_mb'] // 1024} GB RAM, {m['os']}, "
-            f"Python {m['python']}. Tools: {tools}. Run {record['started']}, lobs commit(s) "
+            f"Python {m['python']}. Tools: {tools}. Last run started {record['started']}, lobs commit(s) "
             f"{', '.join(commits)}; median of {record['args'].get('repeat', '?')} interleaved runs.\n")
 
 
