@@ -32,8 +32,8 @@ from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
 from lobs.workspace import Workspace
 
-CHUNK_BYTES = 512 << 20
-CHUNK_FILES = 5000
+CHUNK_BYTES = 2 << 30  # big enough that a whole pull is usually one batch (see download_prefix)
+CHUNK_FILES = 20000
 
 
 @dataclass

@@ -28,6 +28,9 @@ from lobs.transport.settings import Settings
 from lobs.transport.spec import RemoteSpec, check_key
 from lobs.transport.template import render_argv, render_text
 
+PREFIX_SHARE = 0.75  # download a whole folder when the wanted keys are this much of it
+PREFIX_MIN_ITEMS = 20
+
 log = logging.getLogger("lobs.transport")
 
 
@@ -151,10 +154,32 @@ class CommandTransport(Transport):
         if cmd is None:
             self._per_file(op, items, events, jobs)
             return
+        if op == "download" and "download_prefix" in self.tdef.batch:
+            common = common_folder([t.key for t in items])
+            if self._mostly_wanted(common, items):
+                prefix_cmd = self.tdef.batch["download_prefix"]
+                where = {"common": common, "common_url": self.url(common.rstrip("/")) if common else self.root_url}
+                BatchRun(self, op, prefix_cmd, items, events, jobs, where).execute()
+                return
         size = cmd.chunk or len(items)
         for start in range(0, len(items), size):
             chunk = items[start : start + size]
             BatchRun(self, op, cmd, chunk, events, jobs, self.batch_context(op, chunk)).execute()
+
+    def _mostly_wanted(self, common: str, items: Sequence[Transfer]) -> bool:
+        """Are ``items`` at least PREFIX_SHARE of the objects (by count and bytes) under ``common``?
+
+        One listing decides; below PREFIX_MIN_ITEMS it is not worth that listing.
+        """
+        if len(items) < PREFIX_MIN_ITEMS or any(ch in common for ch in "*?[\\"):
+            return False
+        count = size = 0
+        for obj in self.list(common):
+            count += 1
+            size += max(obj.size, 0)
+        wanted = {t.key for t in items}
+        wanted_size = sum(max(t.size, 0) for t in items)
+        return count > 0 and len(wanted) >= PREFIX_SHARE * count and wanted_size >= PREFIX_SHARE * size
 
     def batch_context(self, op: str, items: Sequence[Transfer]) -> dict[str, Any]:
         """Adapter hook: extra template variables for one batch (e.g. aws --include filters)."""
@@ -308,6 +333,15 @@ class CommandTransport(Transport):
         for tmp in self._tmpdirs:
             tmp.cleanup()
         self._tmpdirs.clear()
+
+
+def common_folder(keys: Sequence[str]) -> str:
+    """The longest folder (ending in "/", or "") that holds every key."""
+    folders = [k.rpartition("/")[0] for k in keys]
+    if not all(folders):
+        return ""
+    shared = os.path.commonpath(folders) if len(folders) > 1 else folders[0]
+    return shared + "/" if shared else ""
 
 
 def sse_context(options: Mapping[str, Any]) -> dict[str, Any]:

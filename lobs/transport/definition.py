@@ -18,6 +18,10 @@ from typing import Any
 from lobs.errors import ConfigError
 
 OPERATIONS = ("put", "get", "list", "delete", "cat")
+# download_prefix (optional): copy everything under the folder {{ common }} into
+# {{ stage }}/{{ common }}; used instead of `download` when the wanted keys are most of
+# that folder, because a plain recursive copy costs the tools fewer requests per file.
+BATCH_OPERATIONS = ("upload", "download", "delete", "download_prefix")
 # lobs.yml short names (instaclone style) -> operation
 USER_ALIASES = {"upload": "put", "download": "get", "list": "list", "delete": "delete", "cat": "cat"}
 
@@ -140,7 +144,7 @@ def parse_definition(name: str, raw: Mapping[str, Any], *, builtin: bool = False
             commands[op] = _command(raw["commands"][op], f"{where}.commands.{op}")
     batch: dict[str, Command] = {}
     for op, value in (raw.get("batch") or {}).items():
-        if op not in ("upload", "download", "delete"):
+        if op not in BATCH_OPERATIONS:
             raise ConfigError(f"{where}.batch: unknown operation {op!r}")
         batch[op] = _command(value, f"{where}.batch.{op}")
     for alias, op in USER_ALIASES.items():  # instaclone-style top-level keys

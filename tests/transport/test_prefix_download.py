@@ -1,0 +1,48 @@
+"""Downloads of most of a folder use the tool's plain recursive copy (fewer requests per
+file); a few keys of a big folder use the selective batch form. Both give the same bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lobs.transport import Transfer
+from lobs.transport.base import NullEvents
+from lobs.transport.command import PREFIX_MIN_ITEMS, CommandTransport
+from tests.transport.conftest import S3_TOOLS, OpenRemote
+
+
+@pytest.mark.parametrize("tool", S3_TOOLS)
+def test_prefix_or_selective_download(tool: str, open_remote: OpenRemote, tmp_path: Path) -> None:
+    remote = open_remote(tool)
+    assert isinstance(remote, CommandTransport)
+    src = tmp_path / "src"
+    src.mkdir()
+    items = []
+    for i in range(40):
+        p = src / f"f{i}"
+        p.write_bytes(os.urandom(500 + i))
+        items.append(Transfer(p, f"objects/{i % 4:02}/k {i}", 500 + i))
+    remote.upload(items, NullEvents())
+    ran: list[list[str]] = []
+    real_run = remote.run
+
+    def spy(argv: Any, **kw: Any) -> Any:
+        ran.append(list(argv))
+        return real_run(argv, **kw)
+
+    remote.run = spy  # type: ignore[method-assign]
+    for wanted, expect_prefix in ((items[:36], True), (items[:PREFIX_MIN_ITEMS], False)):
+        ran.clear()
+        dst = tmp_path / f"dst{len(wanted)}"
+        dst.mkdir()
+        back = [Transfer(dst / f"o{i}", t.key, t.size) for i, t in enumerate(wanted)]
+        remote.download(back, NullEvents())
+        assert [b.local.read_bytes() for b in back] == [t.local.read_bytes() for t in wanted]
+        assert sorted(os.listdir(dst)) == sorted(f"o{i}" for i in range(len(wanted)))  # nothing unwanted
+        transfer_cmds = [a for a in ran if "ls" not in a and "lsjson" not in a and "list-objects-v2" not in a]
+        whole_folder = any(any(arg.rstrip("/*").endswith("/objects") for arg in a) and "run" not in a and not any("files-from" in x or "--include" in x for x in a) for a in transfer_cmds)
+        assert whole_folder == expect_prefix, ran
