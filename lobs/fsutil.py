@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +41,7 @@ def atomic_writer(dest: Path, mode: int | None = None, *, durable: bool = True) 
     ``mode`` sets the permission bits of the new file (default 0o644 & ~umask).
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=dest.parent)
+    fd, tmp = _open_temp(str(dest.parent))
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -70,19 +69,21 @@ def _temp_name(folder: str) -> str:
     return os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{next(_counter)}")
 
 
+def _open_temp(folder: str) -> tuple[int, str]:
+    while True:
+        tmp = _temp_name(folder)
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666 & ~_umask()), tmp
+        except FileExistsError:
+            continue
+
+
 def atomic_copy(src: Path | str, dest: Path | str) -> None:
     """Copy ``src`` to ``dest`` atomically, with the kernel doing the copy where it can.
 
     The parent folder of ``dest`` must exist. Raises OSError; on failure ``dest`` is untouched.
     """
-    folder = os.path.dirname(dest)
-    while True:
-        tmp = _temp_name(folder)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666 & ~_umask())
-            break
-        except FileExistsError:
-            continue
+    fd, tmp = _open_temp(os.path.dirname(dest))
     try:
         try:
             with open(src, "rb") as fin:

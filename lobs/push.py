@@ -28,8 +28,8 @@ from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
 from lobs.workspace import Workspace
 
-CHUNK_BYTES = 256 << 20
-CHUNK_FILES = 2000
+CHUNK_BYTES = 1 << 30
+CHUNK_FILES = 10000
 
 
 @dataclass
@@ -217,7 +217,7 @@ def _stage(u: Upload, staging: Path, ws: Workspace, stored: dict[str, Stored]) -
         dest = staging / u.key
         _, size = compress_file(u.local, dest, level=ws.compression.level, algo=ws.hash_algo, expect_hash=u.entry.hash)
         stored[key] = Stored("zstd", size)
-        return Transfer(dest, u.key, size)
+        return Transfer(dest, u.key, size, movable=True)
     stored[key] = Stored("none", u.entry.size)
     return Transfer(u.local, u.key, u.entry.size)
 

@@ -42,6 +42,7 @@ class Transfer:
     local: Path
     key: str
     size: int  # the expected size in bytes, for progress; -1 if unknown
+    movable: bool = False  # upload: a temp file of the caller's; the transport may move it away
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ class LocalTransport(Transport):
                 if parent not in made:
                     os.makedirs(parent, exist_ok=True)
                     made.add(parent)
-                atomic_copy(t.local, dest)
+                if not (t.movable and _move(t.local, dest)):
+                    atomic_copy(t.local, dest)
             except FileNotFoundError as e:
                 if not os.path.exists(t.local):
                     raise TransportError(f"local file vanished during upload: {t.local}", kind="not_found") from e
@@ -208,6 +209,15 @@ class LocalTransport(Transport):
                 pass
             except OSError as e:
                 raise _os_error(e, self._path(key)) from e
+
+
+def _move(src: Path, dest: str) -> bool:
+    """Rename a disposable staged file into place (atomic); False if it must be copied."""
+    try:
+        os.replace(src, dest)
+        return True
+    except OSError:
+        return False  # another file system, most likely: copy instead
 
 
 def _os_error(e: OSError, path: Path) -> TransportError:
