@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from bench.measure import CommandFailed, run_quiet
+from tests.s3server import MotoServer
 
 BUCKET = "bench"
 VENV_BIN = Path(sys.executable).parent
@@ -63,40 +60,14 @@ def rclone_remote(endpoint: str) -> str:
     return f":s3,provider=Other,env_auth=true,endpoint='{endpoint}':"
 
 
-class Moto:
-    """``python -m moto.server`` on 127.0.0.1, output to a log file (never an unread pipe)."""
-
-    def __init__(self, log: Path) -> None:
-        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
-        env.pop("AWS_CA_BUNDLE", None)
-        self.log_path = log
-        self._log = open(log, "wb")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True,
-        )
-        self.url = self._wait()
-
-    def _wait(self) -> str:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            m = re.search(rb"Running on (http://127\.0\.0\.1:\d+)", self.log_path.read_bytes())
-            if m:
-                return m.group(1).decode()
-            if self.proc.poll() is not None:
-                raise RuntimeError("moto exited: " + self.log_path.read_text(errors="replace")[-1000:])
-            time.sleep(0.05)
-        raise RuntimeError("moto did not start within 30 s")
+class Moto(MotoServer):
+    """The test suite's moto server (tests/s3server.py), plus a reset that recreates the
+    bench bucket and the server's CPU time."""
 
     def reset(self) -> None:
         """Wipe every bucket and object, then recreate the bench bucket."""
-        req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            if json.loads(resp.read()).get("status") != "ok":
-                raise CommandFailed("moto reset failed")
-        with urllib.request.urlopen(urllib.request.Request(f"{self.url}/{BUCKET}", method="PUT"), timeout=30):
-            pass
+        super().reset()
+        self.create_bucket(BUCKET)
 
     def cpu_seconds(self) -> float:
         try:
@@ -104,15 +75,6 @@ class Moto:
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             return 0.0
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
 
 
 def dvc_exe(workdir: Path, log: Path) -> str | None:
