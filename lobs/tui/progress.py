@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from textual.message_pump import MessagePump
 
+from lobs.progress import NullProgress
 from lobs.tui.messages import LoadProgress, ProgressChanged
 
 CANCELLABLE = ("scan", "hash", "upload", "download")
@@ -146,7 +147,7 @@ class TuiProgress:
         self._target.post_message(ProgressChanged())
 
 
-class LoadReporter:
+class LoadReporter(NullProgress):
     """Progress for background loads (status, diff): posts phase and file counts, never cancels."""
 
     def __init__(self, target: MessagePump) -> None:
@@ -166,12 +167,3 @@ class LoadReporter:
         if now - self._last >= THROTTLE:
             self._last = now
             self._target.post_message(LoadProgress(self._phase, self._files, self._total))
-
-    def item(self, action: str, path: str, size: int) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
