@@ -113,12 +113,22 @@ def _slow_copies(monkeypatch: pytest.MonkeyPatch, delay: float) -> list[str]:
     sent: list[str] = []
     from lobs.fsutil import atomic_copy as real
 
+    real_move = local._move
+
     def copy(src: Path | str, dest: Path | str) -> None:
         time.sleep(delay)
         real(src, dest)
         sent.append(str(dest))
 
+    def move(src: Path, dest: str) -> bool:  # staged compressed objects are moved, not copied
+        time.sleep(delay)
+        moved = real_move(src, dest)
+        if moved:
+            sent.append(dest)
+        return moved
+
     monkeypatch.setattr(local, "atomic_copy", copy)
+    monkeypatch.setattr(local, "_move", move)
     return sent
 
 
