@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,32 +165,53 @@ def _fetch_all(plan: PullPlan, remote: Remote, staging: Path, progress: Progress
     keys = sorted(by_key)
     counter = 0
     i = 0
+    workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
     while i < len(keys):
         chunk: list[Transfer] = []
+        dests: dict[str, Path] = {}
         size = 0
         while i < len(keys) and (not chunk or (size < CHUNK_BYTES and len(chunk) < CHUNK_FILES)):
             e0 = by_key[keys[i]][0]
             assert e0.stored is not None
-            chunk.append(Transfer(staging / "obj" / str(i), keys[i], e0.stored.size))
+            dests[keys[i]] = staging / "files" / str(counter)
+            counter += 1
+            # a raw object lands where its file is staged and is checked in place (one copy
+            # less); a compressed one is decoded from obj/ into place
+            local = dests[keys[i]] if e0.stored.codec == "none" else staging / "obj" / str(i)
+            chunk.append(Transfer(local, keys[i], e0.stored.size))
             size += e0.stored.size
             i += 1
         paths = {t.key: (by_key[t.key][0].path, t.size) for t in chunk}
         remote.transport.download(chunk, TransferReporter(progress, "fetch", paths), jobs)
+
+        def check(t: Transfer, algo: str = plan.target.hash, dests: dict[str, Path] = dests) -> None:
+            first = by_key[t.key][0]
+            dest = dests[t.key]
+            if t.local == dest:
+                _verify_in_place(dest, first, algo, t.key)
+            else:
+                _decode(t.local, dest, first, algo, t.key)
+                t.local.unlink(missing_ok=True)
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(check, chunk))  # decompression and hashing release the GIL
         for t in chunk:
             entries = by_key[t.key]
-            first = entries[0]
-            assert first.stored is not None
-            dest = staging / "files" / str(counter)
-            counter += 1
-            _decode(t.local, dest, first, plan.target.hash, t.key)
-            t.local.unlink(missing_ok=True)
-            ready[first.path] = dest
+            ready[entries[0].path] = dests[t.key]
             for dup in entries[1:]:
                 copy = staging / "files" / str(counter)
                 counter += 1
-                shutil.copyfile(dest, copy)
+                shutil.copyfile(dests[t.key], copy)
                 ready[dup.path] = copy
     return ready
+
+
+def _verify_in_place(path: Path, e: Entry, algo: str, key: str) -> None:
+    try:
+        digest, size = hash_file(algo, path)
+    except FileNotFoundError as err:
+        raise IntegrityError(f"object {key} for {e.path} did not arrive", "the transport reported success for a missing object") from err
+    _check_digest(e, digest, size, key)
 
 
 def _decode(src: Path, dest: Path, e: Entry, algo: str, key: str) -> None:
@@ -201,6 +223,10 @@ def _decode(src: Path, dest: Path, e: Entry, algo: str, key: str) -> None:
         raise IntegrityError(f"object {key} for {e.path} did not arrive", "the transport reported success for a missing object") from err
     except IntegrityError as err:
         raise IntegrityError(f"{e.path}: {err.message} (object {key})", "nothing was changed locally; the remote copy is damaged") from err
+    _check_digest(e, digest, size, key)
+
+
+def _check_digest(e: Entry, digest: str, size: int, key: str) -> None:
     if size != e.size or digest != e.hash:
         raise IntegrityError(
             f"{e.path}: downloaded content does not match the snapshot (object {key})",
@@ -336,7 +362,3 @@ def _prune_empty(root: Path, path: str) -> None:
             return
         parts.pop()
 
-
-def verify_file(path: Path, e: Entry, algo: str) -> bool:
-    digest, size = hash_file(algo, path)
-    return digest == e.hash and size == e.size
