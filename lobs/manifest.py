@@ -23,17 +23,19 @@ MAX_MANIFEST_BYTES = 2 << 30  # a manifest larger than this is refused as hostil
 
 
 def encode(m: Manifest) -> bytes:
+    """The canonical bytes. Entries are encoded one at a time (never a million dicts at once)."""
     entries = sorted(m.entries, key=lambda e: e.path.encode("utf-8"))
-    doc = {
-        "format": MANIFEST_FORMAT,
-        "hash": m.hash,
-        "parent": m.parent,
-        "created": m.created,
-        "target": m.target,
-        "message": m.message,
-        "entries": [e.to_json() for e in entries],
-    }
-    return (json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+    head = {"created": m.created, "format": MANIFEST_FORMAT, "hash": m.hash}
+    tail = {"message": m.message, "parent": m.parent, "target": m.target}
+    # keys sorted: created, entries, format, hash | message, parent, target
+    parts = [dumps({"created": m.created})[:-1], ',"entries":[']
+    parts.append(",".join(dumps(e.to_json()) for e in entries))
+    parts.append("],")
+    parts.append(dumps({k: v for k, v in head.items() if k != "created"})[1:-1])
+    parts.append(",")
+    parts.append(dumps(tail)[1:])
+    return ("".join(parts) + "\n").encode("utf-8")
 
 
 def snapshot_id(data: bytes) -> str:

@@ -187,10 +187,9 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
         producer.join(timeout=0.1)
         shutil.rmtree(staging, ignore_errors=True)
     _check_unchanged(plan, remote)
-    entries = []
-    for e in sorted(plan.local.entries.values(), key=_pkey):
-        s = None if e.is_link else stored[e.hash if ws.layout.kind == "cas" else e.path]
-        entries.append(Entry(e.path, e.size, e.mode, e.hash, s, e.link))
+    entries = sorted(plan.local.entries.values(), key=_pkey)
+    for e in entries:  # the scanned entries become the manifest's (no second copy of each)
+        e.stored = None if e.is_link else stored[e.hash if ws.layout.kind == "cas" else e.path]
     manifest = Manifest(
         target=ws.remote_path or ws.root.name,
         hash=ws.hash_algo,

@@ -176,3 +176,23 @@ def test_compression_choices_and_streams(tmp_path: Path) -> None:
         assert decode_stream(fin, fout, "zstd", algo="sha256", max_size=10**9) == (digest, text.stat().st_size)
     with open(tmp_path / "t.zst", "rb") as fin, open(tmp_path / "out", "wb") as fout, pytest.raises(IntegrityError):
         decode_stream(fin, fout, "zstd", algo="sha256", max_size=1000)  # a bomb stops early
+
+
+def test_encode_matches_plain_canonical_json() -> None:
+    import json
+    import random
+
+    rng = random.Random(5)
+    names = ["a", "é", "数据", "z y", 'q"', "b/c", "B", "a b/é"]
+    entries = [
+        Entry(f"{rng.choice(names)}{i}", i, 0o644, f"{i:064x}", Stored(rng.choice(["none", "zstd"]), i) if i % 5 else None, None if i % 5 else "t")
+        for i in range(200)
+    ]
+    for m in (Manifest("t", entries=entries, parent="p" * 64, created="2026-11-21T00:00:00Z", message='m "é"'), Manifest("t")):
+        doc = {
+            "format": "lobs.manifest/1", "hash": m.hash, "parent": m.parent, "created": m.created,
+            "target": m.target, "message": m.message,
+            "entries": [e.to_json() for e in sorted(m.entries, key=lambda e: e.path.encode())],
+        }
+        plain = (json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        assert mf.encode(m) == plain
