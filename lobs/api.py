@@ -18,7 +18,8 @@ from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConfigError, NotFoundError, UsageError
-from lobs.localstate import LocalState, read_local
+from lobs.index import Index
+from lobs.localstate import LocalState, mark_synced, read_local, scan_workspace
 from lobs.lock import target_lock
 from lobs.model import Entry, Manifest
 from lobs.progress import NullProgress, Progress
@@ -131,8 +132,10 @@ def push(ctx: Context, ws: Workspace, *, force: bool = False, dry_run: bool = Fa
             if plan.up_to_date and plan.remote_ref is not None and plan.remote_manifest is not None:
                 m = plan.remote_manifest
                 ws.set_base(SyncState(ws.remote_name, plan.remote_ref, len(m.entries), m.total_size))
+                mark_synced(local, plan.remote_ref, m)
                 return PushResult(plan, plan.remote_ref, m)
             snap, manifest = execute_push(plan, remote, ctx.progress, ctx.jobs)
+            mark_synced(local, snap, manifest)
             return PushResult(plan, snap, manifest)
         finally:
             remote.transport.close()
@@ -182,7 +185,7 @@ def pull(
                 return PullResult(plan, dry_run=True)
             ws.root.mkdir(parents=True, exist_ok=True)  # only once the snapshot is validated
             execute_pull(plan, remote, ctx.progress, ctx.jobs)
-            return PullResult(plan)
+            return PullResult(plan)  # (no mark_synced: pulled files are too fresh to trust by stat)
         finally:
             remote.transport.close()
 
@@ -221,10 +224,19 @@ def status(ctx: Context, ws: Workspace, *, check_remote: bool = False) -> Status
     base = ws.base()
     remote = ws.open_remote() if check_remote else None
     try:
-        base_m = ws.base_manifest(remote) if base else None
-        local = read_local(ws, ctx.progress, ctx.jobs, algo=base_m.hash if base_m else None)
-        old = base_m.by_path() if base_m else {}
-        st = Status(ws, base, base is None or base_m is not None, diff_entries(old, local.entries), skipped=local.skipped)
+        scanned = scan_workspace(ws, ctx.progress)
+        index = Index(ws.index_path)
+        if base is not None and index.is_clean(scanned.files, base.snapshot, base.files):
+            # every file unchanged since the sync: no manifest to load, nothing to hash or diff
+            st = Status(ws, base, True, Diff(unchanged=base.files), skipped=scanned.skipped)
+        else:
+            base_m = ws.base_manifest(remote) if base else None
+            algo = base_m.hash if base_m else None
+            local = read_local(ws, ctx.progress, ctx.jobs, algo=algo, scanned=scanned, index=index)
+            old = base_m.by_path() if base_m else {}
+            st = Status(ws, base, base is None or base_m is not None, diff_entries(old, local.entries), skipped=local.skipped)
+            if base is not None and base_m is not None and st.diff.empty:
+                mark_synced(local, base.snapshot, base_m)  # the next status takes the fast path
         if remote is not None:
             st.remote_ref = remote.read_ref()
             st.remote_checked = True

@@ -7,6 +7,11 @@ the same timestamp tick is never missed. Stored as one marshal file (loads 100,0
 rows in a few tens of milliseconds, several times faster than SQLite), replaced
 atomically, so a killed process leaves the old index or the new one. The index is a
 cache: a missing, corrupt or foreign file only means files get hashed again.
+
+Each row also says whether it is *synced*: its file is, byte for byte, the entry of the
+snapshot the working tree was last synced to (``meta["synced"]``). When every scanned
+file has an unchanged, synced row and the counts agree, the tree is clean without
+loading that snapshot's manifest (:meth:`Index.is_clean`, the fast path of status).
 """
 
 from __future__ import annotations
@@ -14,18 +19,20 @@ from __future__ import annotations
 import marshal
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lobs.fsutil import atomic_write_bytes
 from lobs.hashing import hash_bytes, hash_file
+from lobs.model import Entry
 from lobs.scan import LocalFile
 
 RACY_NS = 2_000_000_000
-MAGIC = b"lobs.index/1\n"
+MAGIC = b"lobs.index/2\n"
 
-Row = tuple[int, int, int, int, "str | None", "str | None"]
+# size, mtime_ns, ctime_ns, inode, sha256, xxh128, synced
+Row = tuple[int, int, int, int, "str | None", "str | None", bool]
 
 
 class Index:
@@ -36,6 +43,8 @@ class Index:
         self._rows: dict[str, Row] = {}
         self._dirty: dict[str, Row] = {}
         self._gone: set[str] = set()
+        self.meta: dict[str, str] = {}
+        self._meta_dirty = False
         if db_path is not None:
             try:
                 data = db_path.read_bytes()
@@ -43,11 +52,11 @@ class Index:
                 data = b""
             if data.startswith(MAGIC):
                 try:
-                    rows = marshal.loads(data[len(MAGIC) :])
+                    meta, rows = marshal.loads(data[len(MAGIC) :])
                 except (EOFError, ValueError, TypeError):
-                    rows = None
-                if isinstance(rows, dict):
-                    self._rows = rows  # a corrupt index is only a cache: otherwise start over
+                    meta = rows = None
+                if isinstance(rows, dict) and isinstance(meta, dict):
+                    self._rows, self.meta = rows, meta  # a corrupt index is only a cache: else start over
 
     def lookup(self, f: LocalFile, algo: str) -> str | None:
         row = self._dirty.get(f.path) or self._rows.get(f.path)
@@ -65,7 +74,7 @@ class Index:
         same_stat = old is not None and old[:4] == (f.size, f.mtime_ns, f.ctime_ns, f.ino)
         sha = digest_kept if algo == "sha256" else (old[4] if same_stat and old else None)
         xxh = digest_kept if algo == "xxh128" else (old[5] if same_stat and old else None)
-        row: Row = (f.size, f.mtime_ns, f.ctime_ns, f.ino, sha, xxh)
+        row: Row = (f.size, f.mtime_ns, f.ctime_ns, f.ino, sha, xxh, False)
         if self._rows.get(f.path) != row:
             self._dirty[f.path] = row
         self._gone.discard(f.path)
@@ -77,15 +86,45 @@ class Index:
             if p not in keep:
                 del self._dirty[p]
 
+    def mark_synced(self, snap_id: str, algo: str, entries: Mapping[str, Entry], files: Mapping[str, LocalFile]) -> None:
+        """Record that the working tree was just synced to ``snap_id``: flag every row whose
+        hash is that snapshot's for its path (links get a row of their own); clear the rest."""
+        col = 4 if algo == "sha256" else 5
+        rows = {**self._rows, **self._dirty}
+        for path, row in rows.items():
+            e = entries.get(path)
+            flag = e is not None and e.link is None and row[col] == e.hash
+            if row[6] != flag:
+                self._dirty[path] = (*row[:6], flag)
+        for path, e in entries.items():
+            f = files.get(path)
+            if e.link is not None and f is not None and f.link == e.link:
+                hashes = (e.hash, None) if col == 4 else (None, e.hash)
+                self._dirty[path] = (f.size, f.mtime_ns, f.ctime_ns, f.ino, *hashes, True)
+        self.meta = {"synced": snap_id, "algo": algo}
+        self._meta_dirty = True
+
+    def is_clean(self, files: list[LocalFile], snap_id: str, count: int) -> bool:
+        """True when ``files`` are exactly the synced snapshot's, unchanged since (by stat)."""
+        if self.meta.get("synced") != snap_id or len(files) != count:
+            return False
+        rows, dirty = self._rows, self._dirty
+        for f in files:
+            row = dirty.get(f.path) or rows.get(f.path)
+            if row is None or not row[6] or row[0] != f.size or row[1] != f.mtime_ns or row[2] != f.ctime_ns or row[3] != f.ino:
+                return False
+        return True
+
     def save(self) -> None:
-        if self.path is None or (not self._dirty and not self._gone):
+        if self.path is None or (not self._dirty and not self._gone and not self._meta_dirty):
             return
         self._rows.update(self._dirty)
         for p in self._gone:
             self._rows.pop(p, None)
-        atomic_write_bytes(self.path, MAGIC + marshal.dumps(self._rows))
+        atomic_write_bytes(self.path, MAGIC + marshal.dumps((self.meta, self._rows)))
         self._dirty.clear()
         self._gone.clear()
+        self._meta_dirty = False
 
 
 def hash_link(algo: str, target: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,37 @@ def test_verify_finds_missing_and_corrupt_objects(cli: Cli, tmp_path: Path) -> N
     objects[0].unlink()
     assert cli("push", cwd=proj).code == 0  # sends what the remote lacks again
     assert cli("verify", "--deep", "--all", cwd=proj).code == 0
+
+
+def test_status_fast_path_sees_every_kind_of_change(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lobs.workspace
+
+    proj = make_project(cli, tmp_path)
+    os.symlink("a.json", proj / "data/corpus/link")
+    old = time.time() - 60  # files older than the racy-write window get their hashes kept
+    for p in (proj / "data/corpus").rglob("*"):
+        os.utime(p, (old, old), follow_symlinks=False)
+    assert cli("push", cwd=proj).code == 0
+    loads: list[str] = []
+    real = lobs.workspace.Workspace.cached_manifest
+
+    def counting(self: lobs.workspace.Workspace, snap_id: str) -> object:
+        loads.append(snap_id)
+        return real(self, snap_id)
+
+    monkeypatch.setattr(lobs.workspace.Workspace, "cached_manifest", counting)
+    r = cli("status", cwd=proj)
+    assert "clean (4 files)" in r.out and loads == []  # answered from the index alone
+    corpus = proj / "data/corpus"
+    for change, expect in (
+        (lambda: (corpus / "sub/b.txt").write_text("beE\n"), "M sub/b.txt"),
+        (lambda: (corpus / "sub/b.txt").chmod(0o755), "m sub/b.txt"),
+        (lambda: (corpus / "new").write_text("n"), "+ new"),
+        (lambda: (corpus / "a.json").unlink(), "- a.json"),
+        (lambda: ((corpus / "link").unlink(), os.symlink("scratch.tmp", corpus / "link")), "M link"),
+    ):
+        assert cli("push", "--force", cwd=proj).code == 0
+        assert "clean" in cli("status", cwd=proj).out
+        change()
+        r = cli("status", cwd=proj)
+        assert expect in r.out, (expect, r.out)
