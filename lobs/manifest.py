@@ -26,16 +26,14 @@ def encode(m: Manifest) -> bytes:
     """The canonical bytes. Entries are encoded one at a time (never a million dicts at once)."""
     entries = sorted(m.entries, key=lambda e: e.path.encode("utf-8"))
     dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-    head = {"created": m.created, "format": MANIFEST_FORMAT, "hash": m.hash}
-    tail = {"message": m.message, "parent": m.parent, "target": m.target}
-    # keys sorted: created, entries, format, hash | message, parent, target
-    parts = [dumps({"created": m.created})[:-1], ',"entries":[']
-    parts.append(",".join(dumps(e.to_json()) for e in entries))
-    parts.append("],")
-    parts.append(dumps({k: v for k, v in head.items() if k != "created"})[1:-1])
-    parts.append(",")
-    parts.append(dumps(tail)[1:])
-    return ("".join(parts) + "\n").encode("utf-8")
+    # keys sorted: created, entries, format, hash, message, parent, target
+    head = dumps({"created": m.created})[:-1] + ',"entries":['
+    tail = "]," + dumps({"format": MANIFEST_FORMAT, "hash": m.hash, "message": m.message, "parent": m.parent, "target": m.target})[1:] + "\n"
+    parts = [head.encode("utf-8")]
+    for i, e in enumerate(entries):
+        parts.append((dumps(e.to_json()) if i == 0 else "," + dumps(e.to_json())).encode("utf-8"))
+    parts.append(tail.encode("utf-8"))
+    return b"".join(parts)
 
 
 def snapshot_id(data: bytes) -> str:

@@ -149,7 +149,7 @@ def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int =
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     data = mf.encode(plan.target)
-    ws.cache_manifest(plan.snapshot, data, plan.target)
+    ws.cache_manifest(plan.snapshot, data)
     ws.set_base(SyncState(ws.remote_name, plan.snapshot, len(plan.target.entries), plan.target.total_size))
 
 

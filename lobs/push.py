@@ -198,9 +198,8 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
         message=plan.message,
         entries=entries,
     )
-    data = mf.encode(manifest)
-    snap_id = remote.write_snapshot(data)
-    ws.cache_manifest(snap_id, data, manifest)
+    snap_id, packed = remote.write_snapshot(mf.encode(manifest))
+    ws.cache_manifest(snap_id, packed=packed)
     remote.write_ref(snap_id)
     if plan.deletes:
         remote.transport.delete(plan.deletes)

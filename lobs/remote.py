@@ -105,10 +105,12 @@ class Remote:
             raise NotFoundError(f"snapshot {snap_id[:12]} is not on {self.display}", "check the id with `lobs log`")
         return decode_snapshot(packed, snap_id, f"{self.display} snapshot {snap_id[:12]}")
 
-    def write_snapshot(self, data: bytes) -> str:
+    def write_snapshot(self, data: bytes) -> tuple[str, bytes]:
+        """Store a snapshot; returns its id and the compressed bytes that were stored."""
         snap_id = mf.snapshot_id(data)
-        self.transport.write(self.layout.snapshot_key(snap_id), zstandard.ZstdCompressor(level=9).compress(data))
-        return snap_id
+        packed = zstandard.ZstdCompressor(level=9).compress(data)
+        self.transport.write(self.layout.snapshot_key(snap_id), packed)
+        return snap_id, packed
 
     def resolve_snapshot(self, prefix: str) -> str:
         """Expand an abbreviated id (>= 4 hex digits) by listing snapshots."""

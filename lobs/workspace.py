@@ -96,14 +96,18 @@ class Workspace:
     def _cache_path(self, snap_id: str, fast: bool = False) -> Path:
         return self.state_dir / "manifests" / (f"{snap_id}.m" if fast else f"{snap_id}.json.zst")
 
-    def cache_manifest(self, snap_id: str, data: bytes, manifest: Manifest | None = None) -> None:
+    def cache_manifest(self, snap_id: str, data: bytes | None = None, *, packed: bytes | None = None) -> None:
+        """Keep a verified snapshot: its canonical ``data``, or the same zstd-``packed``.
+
+        The marshal copy is written when the cache is first read (most syncs are
+        followed by statuses that never need the manifest).
+        """
         p = self._cache_path(snap_id)
         if not p.exists():
-            atomic_write_bytes(p, zstandard.ZstdCompressor(level=3).compress(data))
-        fast = self._cache_path(snap_id, fast=True)
-        if not fast.exists():
-            m = manifest if manifest is not None else mf.decode(data, trusted=True)
-            atomic_write_bytes(fast, FAST_MAGIC + marshal.dumps(_to_tuples(m)))
+            if packed is None:
+                assert data is not None
+                packed = zstandard.ZstdCompressor(level=3).compress(data)
+            atomic_write_bytes(p, packed)
 
     def cached_manifest(self, snap_id: str) -> Manifest | None:
         try:
