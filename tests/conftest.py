@@ -27,6 +27,10 @@ class Result:
     def lines(self) -> list[str]:
         return self.out.splitlines()
 
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.startswith("lobs: error:")]
+
 
 @pytest.fixture
 def lobs_env(tmp_path: Path) -> dict[str, str]:

@@ -5,28 +5,14 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lobs.cli.main import run
+from tests.conftest import Cli, Result
 from tests.trees import find_named
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.startswith("lobs: error:")]
-
-
-Cli = Callable[..., Result]
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from lobs.ignore import Rules
 from lobs.remote import Layout, Remote
 from lobs.scan import scan
 from lobs.transport.local import LocalTransport
-from tests.safety.conftest import Cli
+from tests.conftest import Cli
 from tests.trees import Node, assert_same_tree, build_many, leftover_temps, tree_state
 
 KILLS = int(os.environ.get("LOBS_CRASH_KILLS", "16"))

@@ -20,7 +20,7 @@ import pytest
 import zstandard
 
 from lobs import manifest as mf
-from tests.safety.conftest import Cli, Result
+from tests.conftest import Cli, Result
 from tests.trees import assert_same_tree, tree_state
 
 Doc = dict[str, Any]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.safety.conftest import Cli
+from tests.conftest import Cli
 from tests.trees import (
     CR_NAME,
     HOSTILE_NAMES,

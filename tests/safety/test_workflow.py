@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.safety.conftest import Cli, Result
+from tests.conftest import Cli, Result
 from tests.trees import assert_same_tree, build_tree, tree_state
 
 
