@@ -8,6 +8,7 @@ The exit codes are documented in ``docs/exit-codes.md`` and never change meaning
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -22,6 +23,7 @@ class ExitCode(IntEnum):
     TRANSPORT = 7  # the transfer tool failed: network, permission, missing tool, bad output
     LOCKED = 8  # another lobs process is working on the same target
     UNSUPPORTED = 9  # a file name or feature that cannot be represented safely
+    LOCAL_IO = 10  # a local file could not be read or written: disk full, permission, read-only
     INTERRUPTED = 130  # Ctrl-C / SIGTERM: every file is old or new, re-run to finish
 
 
@@ -111,3 +113,31 @@ class ObjectMissing(TransportError):
 
     def __init__(self, message: str, hint: str | None = None, *, failed: list[str] | None = None):
         super().__init__(message, hint, kind="not_found", failed=failed)
+
+
+class LocalIOError(LobsError):
+    """The machine refused a local read or write (disk full, permission, read-only file system)."""
+
+    exit_code = ExitCode.LOCAL_IO
+
+
+_IO_HINTS = {
+    errno.ENOSPC: "free some space and run it again; every file is old or new, never half-written",
+    errno.EDQUOT: "your disk quota is full: free some space and run it again",
+    errno.EACCES: "check the permissions of that file or folder",
+    errno.EPERM: "check the permissions of that file or folder",
+    errno.EROFS: "that file system is mounted read-only",
+    errno.EIO: "the disk reported an I/O error: check it before you run this again",
+    errno.EMFILE: "too many open files: raise `ulimit -n` or use fewer --jobs",
+    errno.ENFILE: "too many open files on the system: use fewer --jobs",
+    errno.ENAMETOOLONG: "a path is too long for this file system",
+}
+
+
+def from_os_error(e: OSError) -> LobsError | None:
+    """A LocalIOError for an environmental OSError (disk full, permission…), else None (a bug)."""
+    hint = _IO_HINTS.get(e.errno or 0)
+    if hint is None:
+        return None
+    where = f": {e.filename}" if e.filename else ""
+    return LocalIOError(f"{e.strerror or e}{where}", hint)

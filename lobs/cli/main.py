@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from lobs import __version__
-from lobs.errors import ExitCode, LobsError
+from lobs.errors import ExitCode, LobsError, from_os_error
 
 
 class Obj:
@@ -89,6 +89,12 @@ def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path 
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        err = from_os_error(e)
+        if err is None:
+            raise  # not the machine refusing: a bug, with its traceback
+        report_error(err, obj.json)
+        return int(err.exit_code)
 
 
 def _terminate(signum: int, frame: object) -> None:

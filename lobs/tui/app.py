@@ -11,7 +11,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from lobs import api
-from lobs.errors import LobsError
+from lobs.errors import LobsError, from_os_error
 from lobs.progress import NullProgress, Progress
 from lobs.tui.data import Target, discover_project, discover_url
 from lobs.tui.screens_dialogs import ErrorScreen, HelpScreen
@@ -69,6 +69,8 @@ class LobsApp(App[None]):
 
     def show_error(self, err: BaseException) -> None:
         """The CLI's message and hint in a dialog (a bug shows its type)."""
+        if isinstance(err, OSError):
+            err = from_os_error(err) or err
         if isinstance(err, LobsError):
             self.push_screen(ErrorScreen(err.message, err.hint, getattr(err, "paths", None)))
         else:

@@ -300,3 +300,37 @@ def test_status_fast_path_sees_every_kind_of_change(cli: Cli, tmp_path: Path, mo
         change()
         r = cli("status", cwd=proj)
         assert expect in r.out, (expect, r.out)
+
+
+def test_a_full_disk_is_one_line_and_loses_nothing(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import lobs.pull
+    import lobs.push
+
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    ref = (tmp_path / "remote/refs/data/corpus.ref").read_text()
+    (proj / "data/corpus/a.json").write_text('{"b": 2}\n' * 100)
+
+    def full(*args: object, **kw: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device", "/pretend/disk")
+
+    monkeypatch.setattr(lobs.push, "compress_file", full)  # a disk that fills while staging
+    r = cli("push", cwd=proj)
+    assert r.code == ExitCode.LOCAL_IO, r.err
+    assert r.err.splitlines() == [
+        "lobs: error: No space left on device: /pretend/disk",
+        "  hint: free some space and run it again; every file is old or new, never half-written",
+    ]
+    assert (tmp_path / "remote/refs/data/corpus.ref").read_text() == ref  # the ref did not move
+    monkeypatch.undo()
+    assert cli("push", cwd=proj).code == 0
+
+    other = tmp_path / "other"
+    shutil.copytree(proj, other, ignore=shutil.ignore_patterns(".lobs", "corpus"))
+    monkeypatch.setattr(lobs.pull, "_decode", full)
+    r = cli("pull", cwd=other)
+    assert r.code == ExitCode.LOCAL_IO and len(r.err.splitlines()) == 2
+    assert not (other / "data/corpus").exists() or not any((other / "data/corpus").iterdir())
+    assert not (other / "data/.lobs-staging-corpus").exists()  # staging cleaned up
