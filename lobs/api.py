@@ -156,6 +156,7 @@ def pull(
     delete: bool = False,
     dry_run: bool = False,
     latest: bool = False,
+    outside_links: bool = False,
 ) -> PullResult:
     """Make the workspace match a snapshot.
 
@@ -180,7 +181,7 @@ def pull(
             base = ws.base_manifest(remote)
             if base is not None and base.hash != target.hash:
                 base = None
-            plan = plan_pull(ws, local, base, snap, target, force=force, delete=delete)
+            plan = plan_pull(ws, local, base, snap, target, force=force, delete=delete, outside_links=outside_links)
             if dry_run:
                 return PullResult(plan, dry_run=True)
             ws.root.mkdir(parents=True, exist_ok=True)  # only once the snapshot is validated

@@ -24,6 +24,7 @@ from lobs.errors import ConflictError, IntegrityError
 from lobs.fsutil import TMP_PREFIX, fsync_dir
 from lobs.hashing import hash_file
 from lobs.index import Index
+from lobs.links import link_escape
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest
 from lobs.progress import Progress
@@ -69,9 +70,20 @@ class PullPlan:
 
 
 def plan_pull(
-    ws: Workspace, local: LocalState, base: Manifest | None, snap_id: str, target: Manifest, *, force: bool, delete: bool
+    ws: Workspace,
+    local: LocalState,
+    base: Manifest | None,
+    snap_id: str,
+    target: Manifest,
+    *,
+    force: bool,
+    delete: bool,
+    outside_links: bool = False,
 ) -> PullPlan:
-    """Work out a pull. Raises ConflictError (listing paths) unless ``force``."""
+    """Work out a pull. Raises ConflictError (listing paths) unless ``force``; IntegrityError
+    for a link that would point out of the target unless ``outside_links``."""
+    if not outside_links:
+        _refuse_escaping_links(target)
     have = local.entries
     was = base.by_path() if base else {}
     want = target.by_path()
@@ -131,6 +143,17 @@ def plan_pull(
     plan.writes.sort(key=lambda e: e.path.encode())
     plan.deletes.sort()
     return plan
+
+
+def _refuse_escaping_links(target: Manifest) -> None:
+    links = {e.path: e.link for e in target.entries if e.link is not None}
+    bad = [f"{p} -> {t} ({why})" for p, t in links.items() if (why := link_escape(p, t, links))]
+    if bad:
+        raise IntegrityError(
+            f"the snapshot has {len(bad)} link(s) pointing out of the target: {'; '.join(bad[:5])}"
+            + (f"; and {len(bad) - 5} more" if len(bad) > 5 else ""),
+            "nothing was written; pull with --allow-outside-links if you trust where they point",
+        )
 
 
 def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int = 0) -> None:

@@ -147,7 +147,7 @@ def build_tree(root: Path, *, seed: int = 1234, big_files: int = 0, big_size: in
     os.symlink("../nested/a", links / "to dir")
     os.symlink("../$(touch pwned)", links / "$(touch pwned) link")
     os.symlink("does-not-exist", links / "dangling")
-    os.symlink("../bin/run.sh", root / "run-link")
+    os.symlink("bin/run.sh", root / "run-link")
     for i in range(big_files):
         _w(root / "big" / f"part {i:03d}.bin", rng.randbytes(big_size))
     return root

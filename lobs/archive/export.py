@@ -24,11 +24,11 @@ import zstandard
 from lobs import api
 from lobs import manifest as mf
 from lobs.archive import tarfmt
-from lobs.archive.links import link_escape
 from lobs.archive.sources import Source, open_source
 from lobs.errors import ConflictError, IntegrityError, UnsupportedError, UsageError
 from lobs.fsutil import atomic_writer
 from lobs.hashing import CHUNK, new_hasher
+from lobs.links import link_escape
 from lobs.model import Entry, Manifest
 from lobs.progress import Progress
 

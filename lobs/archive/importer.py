@@ -22,9 +22,9 @@ from typing import IO, Any
 
 from lobs import manifest as mf
 from lobs.archive import tarfmt
-from lobs.archive.links import link_escape
 from lobs.errors import IntegrityError, UnsupportedError
 from lobs.hashing import CHUNK, hash_bytes, new_hasher
+from lobs.links import link_escape
 from lobs.model import Entry, Manifest
 from lobs.progress import Progress
 from lobs.pull import safe_parent

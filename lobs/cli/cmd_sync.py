@@ -116,12 +116,13 @@ def _print_push(obj: Any, ws: Workspace, r: api.PushResult) -> None:
 @click.option("--force", is_flag=True, help="Overwrite or remove locally modified files.")
 @click.option("--delete", is_flag=True, help="Also remove untracked local files.")
 @click.option("--latest", is_flag=True, help="The remote's latest snapshot, even if lobs.lock pins another.")
+@click.option("--allow-outside-links", "outside_links", is_flag=True, help="Create symlinks that point out of the target.")
 @click.option("--layout", type=click.Choice(["cas", "mirror"]), default=None, help="Layout of a URL (no project); the one it was pushed with.")
 @remote_flags
 @jobs_option
 @json_option
 @click.pass_obj
-def pull(obj: Any, /, args: tuple[str, ...], remote_name: str | None, snapshot: str | None, dry_run: bool, force: bool, delete: bool, latest: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
+def pull(obj: Any, /, args: tuple[str, ...], remote_name: str | None, snapshot: str | None, dry_run: bool, force: bool, delete: bool, latest: bool, outside_links: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
     """Download: `lobs pull [TARGET…]` in a project, or `lobs pull URL[@SNAPSHOT] DIR`."""
     ctx = make_context(obj, json_mode, jobs)
     try:
@@ -137,7 +138,7 @@ def pull(obj: Any, /, args: tuple[str, ...], remote_name: str | None, snapshot: 
             wss = api.workspaces(ctx, list(args), remote_name)
         results = []
         for ws in wss:
-            r = api.pull(ctx, ws, snapshot=snapshot, force=force, delete=delete, dry_run=dry_run, latest=latest)
+            r = api.pull(ctx, ws, snapshot=snapshot, force=force, delete=delete, dry_run=dry_run, latest=latest, outside_links=outside_links)
             results.append(r)
             if not json_mode:
                 _print_pull(obj, ws, r)

@@ -334,3 +334,21 @@ def test_a_full_disk_is_one_line_and_loses_nothing(cli: Cli, tmp_path: Path, mon
     assert r.code == ExitCode.LOCAL_IO and len(r.err.splitlines()) == 2
     assert not (other / "data/corpus").exists() or not any((other / "data/corpus").iterdir())
     assert not (other / "data/.lobs-staging-corpus").exists()  # staging cleaned up
+
+
+def test_pull_refuses_links_out_of_the_target_unless_allowed(cli: Cli, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_text("f")
+    os.symlink("/etc", src / "abs")
+    os.symlink("../../outside", src / "sub" / "up")
+    os.symlink("f", src / "sub" / "ok")
+    assert cli("push", str(src), str(tmp_path / "remote")).code == 0  # your own links are yours to push
+    dst = tmp_path / "dst"
+    r = cli("pull", str(tmp_path / "remote"), str(dst))
+    assert r.code == ExitCode.INTEGRITY
+    assert "2 link(s) pointing out of the target" in r.err and "--allow-outside-links" in r.err
+    assert not dst.exists() or not any(dst.iterdir())
+    r = cli("pull", str(tmp_path / "remote"), str(dst), "--allow-outside-links")
+    assert r.code == 0, r.err
+    assert os.readlink(dst / "abs") == "/etc" and os.readlink(dst / "sub" / "ok") == "f"

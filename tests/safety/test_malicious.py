@@ -314,7 +314,8 @@ def test_snapshot_link_then_file_below_it_in_next_snapshot(world: World) -> None
     doc = world.doc()
     _add(doc, {"path": "ln", "size": len(b"../outside"), "mode": 511, "hash": hashlib.sha256(b"../outside").hexdigest(), "stored": None, "link": "../outside"})
     plant(world.remote, _canonical(doc))
-    r = world.cli("pull", str(world.remote), "dst")
+    assert world.cli("pull", str(world.remote), "dst").code == 6  # a link out of the target: refused
+    r = world.cli("pull", str(world.remote), "dst", "--allow-outside-links")  # ...unless allowed
     assert r.code == 0, r.err
     assert os.readlink(world.dst / "ln") == "../outside"
     doc2 = world.doc()

@@ -1,4 +1,4 @@
-"""Decide whether a symlink from an archive stays inside the folder it is imported into.
+"""Decide whether a symlink of a manifest or an archive stays inside the folder it lands in.
 
 Resolution is simulated, not left to the file system: each component of the
 target is walked from the link's folder, ``..`` pops a level, and a component
