@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lobs.transport.base import Transfer
-from lobs.transport.command import CommandTransport
+from lobs.transport.command import CommandTransport, common_folder
 from lobs.transport.definition import Command, TransportDef
 from lobs.transport.s3url import parse_s3_url
 from lobs.transport.settings import Settings
@@ -33,13 +32,7 @@ class AwsTransport(CommandTransport):
     def batch_context(self, op: str, items: Sequence[Transfer]) -> dict[str, Any]:
         if op != "download":
             return {}
-        common = os.path.commonpath([t.key for t in items]) if len(items) > 1 else items[0].key
-        # the common *folder*: a whole key is not a folder
-        common = common + "/" if common and all(t.key.startswith(common + "/") for t in items) else ""
-        if not common:
-            parts = [t.key.rpartition("/")[0] for t in items]
-            shared = os.path.commonpath(parts) if all(parts) else ""
-            common = shared + "/" if shared else ""
+        common = common_folder([t.key for t in items])
         includes = [f"--include={fnmatch_escape(t.key[len(common):])}" for t in items]
         return {"common": common, "includes": includes}
 

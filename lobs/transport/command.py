@@ -62,6 +62,7 @@ class CommandTransport(Transport):
             notes=list(tdef.notes),
         )
         self._tmpdirs: list[tempfile.TemporaryDirectory[str]] = []
+        self._contexts: dict[int, dict[str, Any]] = {}  # jobs -> rendered base context
 
     # -- naming -------------------------------------------------------------------------
     def check_name(self, key: str) -> str:
@@ -90,6 +91,16 @@ class CommandTransport(Transport):
 
     # -- rendering and running -----------------------------------------------------------
     def context(self, **extra: Any) -> dict[str, Any]:
+        """Template variables: the remote's (rendered once per ``jobs`` value) plus ``extra``."""
+        jobs = int(extra.get("jobs") or 0)
+        base = self._contexts.get(jobs)
+        if base is None:
+            base = self._contexts[jobs] = self._base_context(jobs)
+        ctx = dict(base)
+        ctx.update(extra)
+        return ctx
+
+    def _base_context(self, jobs: int) -> dict[str, Any]:
         s = self.settings
         ctx: dict[str, Any] = {
             "exe": self.exe,
@@ -104,12 +115,11 @@ class CommandTransport(Transport):
             "attempts": s.attempts,
             "connect_timeout": s.connect_timeout,
             "io_timeout": s.io_timeout,
-            "jobs": 0,
+            "jobs": jobs,
         }
         ctx.update(sse_context(self.spec.options))
         ctx.update(self.extra_context())
         ctx["global"] = render_argv(self.tdef.globals, ctx)
-        ctx.update(extra)
         return ctx
 
     def extra_context(self) -> dict[str, Any]:

@@ -119,3 +119,15 @@ def test_transport_choice_and_option_checks(tmp_path: Path) -> None:
         open_transport(RemoteSpec(url="s3://bkt", transport="aws", options={"sse": "rot13"}))
     with pytest.raises(ConfigError, match="unknown transport"):
         open_transport(RemoteSpec(url="s3://bkt", transport="ftp"))
+
+
+def test_jobs_reach_the_tools_own_concurrency_flags() -> None:
+    from lobs.transport import RemoteSpec, open_transport
+    from lobs.transport.command import CommandTransport
+
+    for tool, flags in (("s5cmd", ["--numworkers=16"]), ("rclone", ["--transfers=16", "--checkers=16"])):
+        t = open_transport(RemoteSpec(url="s3://bkt/p", transport=tool, endpoint_url="http://127.0.0.1:9"))
+        assert isinstance(t, CommandTransport)
+        with_jobs, default = t.context(jobs=16)["global"], t.context()["global"]
+        assert all(f in with_jobs for f in flags), with_jobs
+        assert not any(f in default for f in flags), default
