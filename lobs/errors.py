@@ -75,10 +75,6 @@ class LockedError(LobsError):
     exit_code = ExitCode.LOCKED
 
 
-class Interrupted(LobsError):
-    exit_code = ExitCode.INTERRUPTED
-
-
 class TransportError(LobsError):
     """A transfer tool failed.
 

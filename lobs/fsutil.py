@@ -126,15 +126,3 @@ def _umask() -> int:
         os.umask(current)
         _UMASK = current
     return _UMASK
-
-
-def remove_stale_temps(folder: Path) -> int:
-    """Delete ``.lobs-tmp-*`` files left in ``folder`` by a killed process. Returns the count."""
-    n = 0
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(folder):
-            if entry.name.startswith(TMP_PREFIX) and entry.is_file(follow_symlinks=False):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                    n += 1
-    return n

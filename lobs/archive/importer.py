@@ -51,7 +51,6 @@ class Item:
 @dataclass
 class Extracted:
     manifest: Manifest | None
-    manifest_bytes: bytes | None
     items: list[Item] = field(default_factory=list)
     compressed: bool = False
 
@@ -91,7 +90,7 @@ def extract(raw: IO[bytes], staging: Path, *, max_size: int, progress: Progress)
 class _Reader:
     def __init__(self, tar: tarfile.TarFile, capped: tarfmt.CappedReader, staging: Path, progress: Progress, compressed: bool) -> None:
         self.tar, self.capped, self.staging, self.progress = tar, capped, staging, progress
-        self.out = Extracted(None, None, compressed=compressed)
+        self.out = Extracted(None, compressed=compressed)
         self.expect: dict[str, Entry] = {}
         self.manifest_dirs: set[str] = set()
         self.seen: set[str] = set()
@@ -133,7 +132,7 @@ class _Reader:
                     raise IntegrityError(f"archive manifest: link {e.path!r} {why}", HINT)
             parts = e.path.split("/")
             self.manifest_dirs.update("/".join(parts[:k]) for k in range(1, len(parts)))
-        self.out.manifest, self.out.manifest_bytes = m, data
+        self.out.manifest = m
         self.expect = m.by_path()
         self.capped.cap = self.capped.count + m.total_size + overhead(m) + READ_SLACK
         self.capped.what = "more than its manifest declares"

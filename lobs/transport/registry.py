@@ -15,7 +15,6 @@ from lobs.transport.tools import find_executable
 
 # which built-in to use for a URL when the remote names none, in order of preference
 AUTO_ORDER = {"s3": ("s5cmd", "rclone", "aws"), "rclone": ("rclone",), "file": ("local",)}
-SSE_VALUES = ("AES256", "aws:kms")
 
 
 def all_definitions(user_transports: Mapping[str, Any] | None = None) -> dict[str, TransportDef]:

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lobs.errors import TransportError
 from lobs.transport.settings import Settings
@@ -41,7 +41,6 @@ class Result:
     timed_out: str = ""  # "", "idle" or "total"
     prompt: str = ""  # the question the child asked, when it did
     seconds: float = 0.0
-    stdout_lines: list[str] = field(default_factory=list)
 
     @property
     def stderr_text(self) -> str:

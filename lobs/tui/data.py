@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from lobs import api
 from lobs.diff import Diff
@@ -182,11 +181,3 @@ def select(rows: Iterable[FileRow], text: str = "", state: str = "", sort: str =
     if reverse:
         out.reverse()
     return out
-
-
-def relative(path: Path, root: Path) -> str:
-    """``path`` shown relative to ``root`` when inside it."""
-    try:
-        return str(path.relative_to(root)) or "."
-    except ValueError:
-        return str(path)
