@@ -109,11 +109,7 @@ def log(obj: Any, target: str | None, remote_name: str | None, limit: int, json_
     ctx = make_context(obj, json_mode)
     try:
         if target and (looks_like_url(target) or find_project(obj.cwd) is None):
-            rc = RemoteConfig(name=target, spec=RemoteSpec(url=target))
-            from lobs.codec import Compression
-            from lobs.workspace import adhoc_workspace
-
-            ws = adhoc_workspace(obj.cwd, rc, Compression(), {}, obj.env)
+            ws = api.adhoc(ctx, str(obj.cwd), target, api.RemoteOptions())
         else:
             wss = api.workspaces(ctx, [target] if target else [], remote_name)
             if len(wss) > 1:

@@ -17,7 +17,7 @@ from lobs.cli.common import (
     say,
 )
 from lobs.cli.output import human, plural
-from lobs.config import find_project
+from lobs.config import find_project, load
 from lobs.errors import UsageError
 from lobs.workspace import Workspace
 
@@ -27,8 +27,6 @@ def _is_adhoc(obj: Any, args: tuple[str, ...], url_index: int) -> bool:
         return False
     if find_project(obj.cwd) is None or looks_like_url(args[url_index]):
         return True
-    from lobs.config import load
-
     cfg = load(obj.cwd, obj.env)
     return args[0].strip("/") not in {t.path for t in cfg.targets}
 

@@ -352,3 +352,14 @@ def test_pull_refuses_links_out_of_the_target_unless_allowed(cli: Cli, tmp_path:
     r = cli("pull", str(tmp_path / "remote"), str(dst), "--allow-outside-links")
     assert r.code == 0, r.err
     assert os.readlink(dst / "abs") == "/etc" and os.readlink(dst / "sub" / "ok") == "f"
+
+
+def test_log_and_ls_of_a_bare_url(cli: Cli, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a").write_text("a")
+    assert cli("push", str(src), str(tmp_path / "r"), "-m", "first").code == 0
+    r = cli("log", str(tmp_path / "r"), "--json")
+    assert r.code == 0 and [s["message"] for s in json.loads(r.out)["snapshots"]] == ["first"]
+    r = cli("ls", str(tmp_path / "r"), "--json")
+    assert [e["path"] for e in json.loads(r.out)["entries"]] == ["a"]
