@@ -1,0 +1,74 @@
+"""The optional C directory lister agrees with its pure-Python twin, and CI builds it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lobs import scan as scan_mod
+from lobs.ignore import Rules
+from tests.trees import INVALID_UTF8_NAME, NEWLINE_NAME, build_tree
+
+
+def test_ci_builds_the_accelerator() -> None:
+    if os.environ.get("CI") == "true":
+        assert scan_mod.ACCELERATED, "lobs._dirstat was not built: is a C compiler installed?"
+    elif not scan_mod.ACCELERATED:
+        pytest.skip("lobs._dirstat not built here (no C compiler at install); CI requires it")
+
+
+needs_c = pytest.mark.skipif(not scan_mod.ACCELERATED, reason="lobs._dirstat not built")
+
+
+def _hostile(tmp_path: Path) -> Path:
+    root = build_tree(tmp_path / "t")
+    (root / NEWLINE_NAME).write_text("x")
+    open(os.path.join(os.fsencode(root), INVALID_UTF8_NAME), "w").close()
+    os.mkfifo(root / "fifo")
+    return root
+
+
+@needs_c
+def test_list_dir_matches_scandir_on_every_folder_of_the_hostile_tree(tmp_path: Path) -> None:
+    from lobs._dirstat import list_dir
+
+    root = _hostile(tmp_path)
+    seen = 0
+    for d, _, _ in os.walk(root):
+        assert sorted(list_dir(d)) == sorted(scan_mod._py_list_dir(d))
+        seen += 1
+    assert seen > 40  # the deep chain is walked too
+
+
+@needs_c
+def test_list_dir_raises_like_scandir(tmp_path: Path) -> None:
+    from lobs._dirstat import list_dir
+
+    with pytest.raises(FileNotFoundError) as err:
+        list_dir(str(tmp_path / "missing"))
+    assert err.value.filename == str(tmp_path / "missing")
+    with pytest.raises(NotADirectoryError):
+        list_dir(__file__)
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o000)
+        with pytest.raises(PermissionError):
+            list_dir(str(locked))
+    with pytest.raises(TypeError):
+        list_dir(42)  # type: ignore[arg-type]
+
+
+@needs_c
+def test_scan_gives_the_same_result_with_and_without_the_accelerator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _hostile(tmp_path)
+    (root / ".gitignore").write_text("*.csv\n")
+    fast = scan_mod.scan(root, Rules.root(exclude=["bin/"]), strict_names=False)
+    monkeypatch.setattr(scan_mod, "list_dir", scan_mod._py_list_dir)
+    monkeypatch.setattr(scan_mod, "ACCELERATED", False)
+    slow = scan_mod.scan(root, Rules.root(exclude=["bin/"]), strict_names=False)
+    assert fast.files == slow.files and fast.skipped == slow.skipped
+    assert sorted(fast.bad_names) == sorted(slow.bad_names) and len(fast.bad_names) == 2
+    assert not any(f.path.startswith("bin/") or f.path.endswith(".csv") for f in fast.files)
+    assert len(fast.files) > 60
