@@ -230,6 +230,7 @@ def status(ctx: Context, ws: Workspace, *, check_remote: bool = False) -> Status
         if base is not None and index.is_clean(scanned.files, base.snapshot, base.files):
             # every file unchanged since the sync: no manifest to load, nothing to hash or diff
             st = Status(ws, base, True, Diff(unchanged=base.files), skipped=scanned.skipped)
+            index.save()  # a no-op unless the index was in an older format
         else:
             base_m = ws.base_manifest(remote) if base else None
             algo = base_m.hash if base_m else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import struct
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,10 +30,29 @@ from lobs.model import Entry
 from lobs.scan import LocalFile
 
 RACY_NS = 2_000_000_000
-MAGIC = b"lobs.index/2\n"
+MAGIC = b"lobs.index/3\n"
+_MAGIC_V2 = b"lobs.index/2\n"  # rows were tuples (size, mtime, ctime, ino, sha, xxh, synced)
 
-# size, mtime_ns, ctime_ns, inode, sha256, xxh128, synced
-Row = tuple[int, int, int, int, "str | None", "str | None", bool]
+# A row is 81 bytes: the stat key (size, mtime_ns, ctime_ns, inode), a flags byte, the
+# sha256 digest and the xxh128 digest (raw, zeros when absent). Bytes, not tuples of
+# ints and hex strings: a million rows take ~200 MB rather than ~500 MB, and load faster.
+_KEY = struct.Struct("<qqqQ")
+_ROW = struct.Struct("<qqqQB32s16s")
+_FLAGS = 32  # offset of the flags byte
+SYNCED, HAS_SHA, HAS_XXH = 1, 2, 4
+_DIGEST = {"sha256": (33, 65, HAS_SHA), "xxh128": (65, 81, HAS_XXH)}  # slice and flag per algorithm
+
+
+def stat_key(f: LocalFile) -> bytes | None:
+    """The packed stat of ``f`` as rows start with it; None if it does not fit (never matches)."""
+    try:
+        return _KEY.pack(f.size, f.mtime_ns, f.ctime_ns, f.ino)
+    except struct.error:
+        return None
+
+
+def _row(key: bytes, flags: int, sha: bytes, xxh: bytes) -> bytes:
+    return key + bytes((flags,)) + sha + xxh
 
 
 class Index:
@@ -40,8 +60,8 @@ class Index:
 
     def __init__(self, db_path: Path | None) -> None:
         self.path = db_path
-        self._rows: dict[str, Row] = {}
-        self._dirty: dict[str, Row] = {}
+        self._rows: dict[str, bytes] = {}
+        self._dirty: dict[str, bytes] = {}
         self._gone: set[str] = set()
         self.meta: dict[str, str] = {}
         self._meta_dirty = False
@@ -50,31 +70,38 @@ class Index:
                 data = db_path.read_bytes()
             except OSError:
                 data = b""
-            if data.startswith(MAGIC):
-                try:
-                    meta, rows = marshal.loads(data[len(MAGIC) :])
-                except (EOFError, ValueError, TypeError):
-                    meta = rows = None
-                if isinstance(rows, dict) and isinstance(meta, dict):
-                    self._rows, self.meta = rows, meta  # a corrupt index is only a cache: else start over
+            self._rows, self.meta = _load(data)  # a corrupt index is only a cache: else start over
+            self._meta_dirty = not data.startswith(MAGIC) and bool(self._rows)  # an older format: rewrite
+
+    def _get(self, path: str) -> bytes | None:
+        return self._dirty.get(path) or self._rows.get(path)
 
     def lookup(self, f: LocalFile, algo: str) -> str | None:
-        row = self._dirty.get(f.path) or self._rows.get(f.path)
-        if row is None or row[:4] != (f.size, f.mtime_ns, f.ctime_ns, f.ino):
+        row, key = self._get(f.path), stat_key(f)
+        lo, hi, flag = _DIGEST[algo]
+        if row is None or key is None or not row.startswith(key) or not row[_FLAGS] & flag:
             return None
-        return row[4] if algo == "sha256" else row[5]
+        return row[lo:hi].hex()
 
     def record(self, f: LocalFile, algo: str, digest: str, now_ns: int | None = None) -> None:
         now_ns = now_ns if now_ns is not None else time.time_ns()
+        key = stat_key(f)
+        if key is None:
+            return
+        old = self._get(f.path)
+        keep = old is not None and old.startswith(key)  # the other algorithm's digest stays valid
+        flags = old[_FLAGS] & (HAS_SHA | HAS_XXH) if keep and old else 0
+        sha, xxh = (old[33:65], old[65:81]) if keep and old else (bytes(32), bytes(16))
+        lo, hi, flag = _DIGEST[algo]
         if now_ns - f.mtime_ns < RACY_NS:
-            digest_kept: str | None = None
+            flags &= ~flag  # modified just now: a change in the same tick could be missed
         else:
-            digest_kept = digest
-        old = self._dirty.get(f.path) or self._rows.get(f.path)
-        same_stat = old is not None and old[:4] == (f.size, f.mtime_ns, f.ctime_ns, f.ino)
-        sha = digest_kept if algo == "sha256" else (old[4] if same_stat and old else None)
-        xxh = digest_kept if algo == "xxh128" else (old[5] if same_stat and old else None)
-        row: Row = (f.size, f.mtime_ns, f.ctime_ns, f.ino, sha, xxh, False)
+            flags |= flag
+            raw = bytes.fromhex(digest)
+            if len(raw) != hi - lo:
+                return  # not a digest of this algorithm: remember nothing
+            sha, xxh = (raw, xxh) if lo == 33 else (sha, raw)
+        row = _row(key, flags, sha, xxh)
         if self._rows.get(f.path) != row:
             self._dirty[f.path] = row
         self._gone.discard(f.path)
@@ -89,18 +116,18 @@ class Index:
     def mark_synced(self, snap_id: str, algo: str, entries: Mapping[str, Entry], files: Mapping[str, LocalFile]) -> None:
         """Record that the working tree was just synced to ``snap_id``: flag every row whose
         hash is that snapshot's for its path (links get a row of their own); clear the rest."""
-        col = 4 if algo == "sha256" else 5
-        rows = {**self._rows, **self._dirty}
-        for path, row in rows.items():
+        lo, hi, flag = _DIGEST[algo]
+        for path, row in list({**self._rows, **self._dirty}.items()):
             e = entries.get(path)
-            flag = e is not None and e.link is None and row[col] == e.hash
-            if row[6] != flag:
-                self._dirty[path] = (*row[:6], flag)
+            synced = e is not None and e.link is None and bool(row[_FLAGS] & flag) and row[lo:hi].hex() == e.hash
+            if bool(row[_FLAGS] & SYNCED) != synced:
+                self._dirty[path] = row[:_FLAGS] + bytes(((row[_FLAGS] & ~SYNCED) | (SYNCED if synced else 0),)) + row[33:]
         for path, e in entries.items():
             f = files.get(path)
-            if e.link is not None and f is not None and f.link == e.link:
-                hashes = (e.hash, None) if col == 4 else (None, e.hash)
-                self._dirty[path] = (f.size, f.mtime_ns, f.ctime_ns, f.ino, *hashes, True)
+            if e.link is not None and f is not None and f.link == e.link and (key := stat_key(f)) is not None:
+                raw = bytes.fromhex(e.hash)
+                sha, xxh = (raw, bytes(16)) if lo == 33 else (bytes(32), raw)
+                self._dirty[path] = _row(key, SYNCED | flag, sha, xxh)
         self.meta = {"synced": snap_id, "algo": algo}
         self._meta_dirty = True
 
@@ -108,11 +135,14 @@ class Index:
         """True when ``files`` are exactly the synced snapshot's, unchanged since (by stat)."""
         if self.meta.get("synced") != snap_id or len(files) != count:
             return False
-        rows, dirty = self._rows, self._dirty
-        for f in files:
-            row = dirty.get(f.path) or rows.get(f.path)
-            if row is None or not row[6] or row[0] != f.size or row[1] != f.mtime_ns or row[2] != f.ctime_ns or row[3] != f.ino:
-                return False
+        rows, pack = ({**self._rows, **self._dirty} if self._dirty else self._rows), _KEY.pack
+        try:
+            for f in files:
+                row = rows.get(f.path)
+                if row is None or not row[_FLAGS] & SYNCED or not row.startswith(pack(f.size, f.mtime_ns, f.ctime_ns, f.ino)):
+                    return False
+        except struct.error:
+            return False
         return True
 
     def save(self) -> None:
@@ -127,6 +157,34 @@ class Index:
         self._meta_dirty = False
 
 
+def _load(data: bytes) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Rows and meta of an index file; empty for anything unreadable (it is only a cache)."""
+    for magic in (MAGIC, _MAGIC_V2):
+        if data.startswith(magic):
+            try:
+                meta, rows = marshal.loads(memoryview(data)[len(magic) :])
+            except (EOFError, ValueError, TypeError):
+                return {}, {}
+            if not isinstance(rows, dict) or not isinstance(meta, dict):
+                return {}, {}
+            if magic == _MAGIC_V2:
+                try:
+                    rows = {p: _from_v2(r) for p, r in rows.items()}
+                except (TypeError, ValueError, struct.error, IndexError):
+                    return {}, {}
+            elif rows and (set(map(type, rows.values())) != {bytes} or set(map(len, rows.values())) != {_ROW.size}):
+                return {}, {}
+            return rows, meta
+    return {}, {}
+
+
+def _from_v2(r: tuple[int, int, int, int, str | None, str | None, bool]) -> bytes:
+    flags = (SYNCED if r[6] else 0) | (HAS_SHA if r[4] else 0) | (HAS_XXH if r[5] else 0)
+    sha = bytes.fromhex(r[4]) if r[4] else bytes(32)
+    xxh = bytes.fromhex(r[5]) if r[5] else bytes(16)
+    return _ROW.pack(r[0], r[1], r[2], r[3], flags, sha, xxh)
+
+
 def hash_link(algo: str, target: str) -> str:
     return hash_bytes(algo, target.encode("utf-8"))
 
@@ -135,17 +193,22 @@ def split_known(files: list[LocalFile], index: Index, algo: str) -> tuple[dict[s
     """(path -> hash for what the index or a link target answers, files still to hash)."""
     out: dict[str, str] = {}
     todo: list[LocalFile] = []
-    rows, dirty = index._rows, index._dirty
-    col = 4 if algo == "sha256" else 5
+    rows, dirty, pack = index._rows, index._dirty, _KEY.pack
+    lo, hi, flag = _DIGEST[algo]
     for f in files:
         if f.link is not None:
             out[f.path] = hash_link(algo, f.link)
             continue
         row = dirty.get(f.path) or rows.get(f.path)
-        if row is not None and row[col] is not None and row[0] == f.size and row[1] == f.mtime_ns and row[2] == f.ctime_ns and row[3] == f.ino:
-            out[f.path] = row[col]  # type: ignore[assignment]
-        else:
-            todo.append(f)
+        if row is not None and row[_FLAGS] & flag:
+            try:
+                same = row.startswith(pack(f.size, f.mtime_ns, f.ctime_ns, f.ino))
+            except struct.error:
+                same = False
+            if same:
+                out[f.path] = row[lo:hi].hex()
+                continue
+        todo.append(f)
     return out, todo
 
 

@@ -13,12 +13,14 @@ threads; otherwise by ``os.scandir`` on one thread. Both give the same result.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from lobs.errors import NotFoundError, UnsupportedError
@@ -65,12 +67,18 @@ def scan(root: Path, rules: Rules, *, strict_names: bool = True) -> ScanResult:
     if not root.is_dir():
         raise NotFoundError(f"{root} is not a directory", "check the target's path")
     res = ScanResult()
-    _walk_tree(str(root), rules, res)
+    gc_was_on = gc.isenabled()
+    gc.disable()  # a walk makes a long-lived object per file and no cycles: collecting is pure cost
+    try:
+        _walk_tree(str(root), rules, res)
+    finally:
+        if gc_was_on:
+            gc.enable()
     if res.bad_names:
         # surrogate escapes do not sort like their bytes; valid UTF-8 sorts by code point
         res.files.sort(key=lambda f: f.path.encode("utf-8", "surrogateescape"))
     else:
-        res.files.sort(key=lambda f: f.path)
+        res.files.sort(key=attrgetter("path"))
     if strict_names and res.bad_names:
         shown = ", ".join(repr(n) for n in res.bad_names[:10])
         more = f" and {len(res.bad_names) - 10} more" if len(res.bad_names) > 10 else ""
@@ -139,13 +147,14 @@ def _one_dir(job: Job, listing: Listing | OSError, res: ScanResult, subdirs: lis
         return
     if isinstance(listing, OSError):
         return  # the directory vanished while we looked
-    if _BAD_NAME.search("/".join([row[0] for row in listing])) is not None:
+    names = [row[0] for row in listing]
+    if _BAD_NAME.search("/".join(names)) is not None:
         for row in listing:
             if _bad_name(row[0]):
                 res.bad_names.append(rel_dir + row[0] + ("/" if row[1] & _S_IFMT == _S_IFDIR else ""))
         listing = [row for row in listing if not _bad_name(row[0])]
     for ig in IGNORE_FILES:
-        if any(row[0] == ig for row in listing):
+        if ig in names:
             rules = rules.child(rel_dir, read_ignore_lines(os.path.join(abs_dir, ig)))
     layered, include = bool(rules.layers), rules.include
     files = res.files

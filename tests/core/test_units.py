@@ -114,10 +114,41 @@ def test_index_racy_guard_rehashes_fresh_files(tmp_path: Path) -> None:
     (root / "f").write_text("abc")
     f = scan(root, Rules.root()).files[0]
     idx = index_mod.Index(tmp_path / "i.bin")
-    idx.record(f, "sha256", "h" * 64)  # modified just now: not trusted
+    idx.record(f, "sha256", "ab" * 32)  # modified just now: not trusted
     assert idx.lookup(f, "sha256") is None
-    idx.record(f, "sha256", "h" * 64, now_ns=f.mtime_ns + 10**10)
-    assert idx.lookup(f, "sha256") == "h" * 64
+    idx.record(f, "sha256", "ab" * 32, now_ns=f.mtime_ns + 10**10)
+    assert idx.lookup(f, "sha256") == "ab" * 32
+
+
+def test_index_keeps_both_digests_and_survives_bad_files(tmp_path: Path) -> None:
+    import marshal
+
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "f").write_text("abc")
+    f = scan(root, Rules.root()).files[0]
+    db = tmp_path / "i.bin"
+    idx = index_mod.Index(db)
+    later = f.mtime_ns + 10**10
+    idx.record(f, "sha256", "ab" * 32, now_ns=later)
+    idx.record(f, "xxh128", "cd" * 16, now_ns=later)
+    idx.save()
+    again = index_mod.Index(db)
+    assert (again.lookup(f, "sha256"), again.lookup(f, "xxh128")) == ("ab" * 32, "cd" * 16)
+    f.size += 1  # a changed stat forgets both
+    assert again.lookup(f, "sha256") is None and again.lookup(f, "xxh128") is None
+    f.size -= 1
+    # an index of the previous format (tuples) is read, not thrown away
+    v2 = {"f": (f.size, f.mtime_ns, f.ctime_ns, f.ino, "ef" * 32, None, True)}
+    db.write_bytes(b"lobs.index/2\n" + marshal.dumps(({"synced": "s"}, v2)))
+    old = index_mod.Index(db)
+    assert old.lookup(f, "sha256") == "ef" * 32 and old.lookup(f, "xxh128") is None
+    assert old.is_clean([f], "s", 1) and not old.is_clean([f], "other", 1)
+    # corrupt or foreign contents are only a cache miss
+    for junk in (b"", b"lobs.index/3\n\x00garbage", b"lobs.index/3\n" + marshal.dumps(({}, {"f": b"short"})),
+                 b"lobs.index/2\n" + marshal.dumps(({}, {"f": ("x",)})), b"SQLite format 3\x00"):
+        db.write_bytes(junk)
+        assert index_mod.Index(db).lookup(f, "sha256") is None
 
 
 def test_scan_rules_links_and_special_files(tmp_path: Path) -> None:
