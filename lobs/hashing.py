@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
 import xxhash
 
 CHUNK = 1 << 20
+
+
+_local = threading.local()
+
+
+def _buffer() -> bytearray:
+    """One read buffer per thread, reused: allocating (and zeroing) 1 MiB per file would
+    cost more than hashing a small file."""
+    buf: bytearray | None = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = bytearray(CHUNK)
+    return buf
 
 
 class Hasher(Protocol):
@@ -35,7 +48,7 @@ def hash_bytes(algo: str, data: bytes) -> str:
 def hash_file(algo: str, path: str | os.PathLike[str], on_bytes: Callable[[int], None] | None = None) -> tuple[str, int]:
     """Stream ``path`` through the hash. Returns (hex digest, bytes read). Raises OSError."""
     h = new_hasher(algo)
-    buf = bytearray(CHUNK)
+    buf = _buffer()
     view = memoryview(buf)
     total = 0
     with open(path, "rb", buffering=0) as f:

@@ -20,9 +20,11 @@ import marshal
 import os
 import struct
 import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from lobs.fsutil import atomic_write_bytes
 from lobs.hashing import hash_bytes, hash_file
@@ -238,17 +240,52 @@ def hash_files(
         return f, digest
 
     workers = jobs if jobs > 0 else (os.cpu_count() or 2)
-    # Big files first so that the pool ends evenly.
+    # Big files first so that the pool ends evenly; small files in batches, so that a
+    # million files make a few thousand tasks (a task costs more than hashing 100 bytes).
     ordered = sorted(todo, key=lambda f: -f.size)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for f, digest in pool.map(work, ordered):
-            if digest is None:
-                continue
-            out[f.path] = digest
-            index.record(f, algo, digest, now_ns)
-            if on_hashed:
-                on_hashed(f, f.size)
+        for done in _bounded_map(pool, lambda batch: [work(f) for f in batch], _batches(ordered), workers * 2):
+            for f, digest in done:
+                if digest is None:
+                    continue
+                out[f.path] = digest
+                index.record(f, algo, digest, now_ns)
+                if on_hashed:
+                    on_hashed(f, f.size)
     return out
+
+
+BATCH_FILES = 256
+BATCH_BYTES = 8 << 20
+
+
+def _batches(files: list[LocalFile]) -> Iterator[list[LocalFile]]:
+    """Consecutive runs of at most BATCH_FILES files or BATCH_BYTES bytes (a big file alone)."""
+    batch: list[LocalFile] = []
+    size = 0
+    for f in files:
+        if batch and (len(batch) >= BATCH_FILES or size + f.size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(f)
+        size += f.size
+    if batch:
+        yield batch
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterator[T], ahead: int) -> Iterator[R]:
+    """``pool.map`` that keeps at most ``ahead`` tasks queued (memory stays flat), in order."""
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def resolve_hashes(
