@@ -13,7 +13,10 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from typing import Any
+
+import zstandard
 
 from lobs.errors import IntegrityError
 from lobs.model import CODECS, HASHES, MANIFEST_FORMAT, Entry, Manifest, Stored
@@ -23,17 +26,55 @@ MAX_MANIFEST_BYTES = 2 << 30  # a manifest larger than this is refused as hostil
 
 
 def encode(m: Manifest) -> bytes:
-    """The canonical bytes. Entries are encoded one at a time (never a million dicts at once)."""
+    """The canonical bytes."""
+    return b"".join(encode_chunks(m))
+
+
+def encode_chunks(m: Manifest, batch: int = 4096) -> Iterator[bytes]:
+    """The canonical bytes in pieces of ``batch`` entries (never a million dicts or strings
+    at once); joined, they are :func:`encode`'s bytes."""
     entries = sorted(m.entries, key=lambda e: e.path.encode("utf-8"))
-    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+    dumps = _CANONICAL.encode
     # keys sorted: created, entries, format, hash, message, parent, target
     head = dumps({"created": m.created})[:-1] + ',"entries":['
     tail = "]," + dumps({"format": MANIFEST_FORMAT, "hash": m.hash, "message": m.message, "parent": m.parent, "target": m.target})[1:] + "\n"
-    parts = [head.encode("utf-8")]
-    for i, e in enumerate(entries):
-        parts.append((dumps(e.to_json()) if i == 0 else "," + dumps(e.to_json())).encode("utf-8"))
-    parts.append(tail.encode("utf-8"))
-    return b"".join(parts)
+    yield head.encode("utf-8")
+    for start in range(0, len(entries), batch):
+        text = ",".join([_entry_json(e) for e in entries[start : start + batch]])
+        yield (text if start == 0 else "," + text).encode("utf-8")
+    yield tail.encode("utf-8")
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_str = json.encoder.encode_basestring  # JSON string, non-ASCII kept (as ensure_ascii=False)
+
+
+def _entry_json(e: Entry) -> str:
+    """``_CANONICAL.encode(e.to_json())``, written out (keys in sorted order) for speed."""
+    if type(e.size) is not int or type(e.mode) is not int or type(e.hash) is not str:
+        return _CANONICAL.encode(e.to_json())  # not what lobs builds: the general path
+    st = e.stored
+    if st is None:
+        stored = "null"
+    elif type(st.size) is int and type(st.codec) is str and (st.zdict is None or type(st.zdict) is str):
+        stored = f'{{"codec":{_str(st.codec)},"dict":{"null" if st.zdict is None else _str(st.zdict)},"size":{st.size}}}'
+    else:
+        return _CANONICAL.encode(e.to_json())
+    link = "" if e.link is None else f',"link":{_str(e.link)}'
+    return f'{{"hash":{_str(e.hash)}{link},"mode":{e.mode},"path":{_str(e.path)},"size":{e.size},"stored":{stored}}}'
+
+
+def pack(m: Manifest, level: int = 9) -> tuple[str, bytes]:
+    """(snapshot id, zstd-compressed canonical bytes), streamed: the uncompressed JSON is
+    never whole in memory."""
+    h = hashlib.sha256()
+    z = zstandard.ZstdCompressor(level=level).compressobj()
+    out = bytearray()
+    for chunk in encode_chunks(m):
+        h.update(chunk)
+        out += z.compress(chunk)
+    out += z.flush()
+    return h.hexdigest(), bytes(out)
 
 
 def snapshot_id(data: bytes) -> str:

@@ -136,7 +136,7 @@ class Workspace:
                 m = remote.read_snapshot(b.snapshot)
             except NotFoundError:
                 return None
-            self.cache_manifest(b.snapshot, mf.encode(m))
+            self.cache_manifest(b.snapshot, packed=mf.pack(m, level=3)[1])
         return m
 
 

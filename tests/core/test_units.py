@@ -30,6 +30,30 @@ def doc(*entries: dict[str, object]) -> dict[str, object]:
     return {"format": "lobs.manifest/1", "hash": "sha256", "parent": None, "created": None, "target": "t", "message": None, "entries": list(entries)}
 
 
+def test_fast_entry_encoding_is_the_generic_canonical_json() -> None:
+    import json
+
+    from tests.trees import HOSTILE_NAMES
+
+    generic = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+    names = [*HOSTILE_NAMES, 'quote"back\\slash', "tab\tctl\x01\x1f", "\u2028sep", "emoji \U0001F600"]
+    entries = [Entry(n, i * 7, 0o755 if i % 2 else 0o644, f"{i:064x}", Stored("zstd" if i % 3 else "none", i, None if i % 4 else "d1")) for i, n in enumerate(names)]
+    entries += [Entry("l-" + n, 3, 0o777, "ab" * 32, None, n) for n in names[:10]]
+    for e in entries:
+        assert mf._entry_json(e) == generic(e.to_json())
+    for e in entries:
+        if e.stored:
+            e.stored.zdict = None  # decode refuses dictionaries (reserved)
+    m = Manifest("t\u00e9", "sha256", "p" * 64, "2026-01-01T00:00:00Z", 'msg "q"', entries=entries)
+    data = mf.encode(m)
+    whole = b"".join(mf.encode_chunks(m, batch=3))
+    assert whole == data and mf.encode(mf.decode(data)) == data
+    snap, packed = mf.pack(m)
+    import zstandard
+
+    assert snap == mf.snapshot_id(data) and zstandard.ZstdDecompressor().decompress(packed, max_output_size=1 << 20) == data
+
+
 def test_canonical_encoding_is_stable_and_sorted() -> None:
     m = Manifest("t", entries=[Entry("b", 1, 0o644, H, Stored("none", 1)), Entry("a", 1, 0o644, H, Stored("none", 1))])
     data = mf.encode(m)
