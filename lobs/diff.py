@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from lobs.model import Entry
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     path: str
     kind: str  # added | removed | modified | mode
@@ -65,5 +66,5 @@ def diff_entries(old: Mapping[str, Entry], new: Mapping[str, Entry]) -> Diff:
     for path, a in old.items():
         if path not in new:
             changes.append(Change(path, "removed", a, None))
-    changes.sort(key=lambda c: c.path)
+    changes.sort(key=attrgetter("path"))
     return Diff(changes, unchanged)

@@ -21,7 +21,7 @@ import os
 import struct
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -63,23 +63,18 @@ class Index:
     def __init__(self, db_path: Path | None) -> None:
         self.path = db_path
         self._rows: dict[str, bytes] = {}
-        self._dirty: dict[str, bytes] = {}
-        self._gone: set[str] = set()
         self.meta: dict[str, str] = {}
-        self._meta_dirty = False
+        self._changed = False
         if db_path is not None:
             try:
                 data = db_path.read_bytes()
             except OSError:
                 data = b""
             self._rows, self.meta = _load(data)  # a corrupt index is only a cache: else start over
-            self._meta_dirty = not data.startswith(MAGIC) and bool(self._rows)  # an older format: rewrite
-
-    def _get(self, path: str) -> bytes | None:
-        return self._dirty.get(path) or self._rows.get(path)
+            self._changed = not data.startswith(MAGIC) and bool(self._rows)  # an older format: rewrite
 
     def lookup(self, f: LocalFile, algo: str) -> str | None:
-        row, key = self._get(f.path), stat_key(f)
+        row, key = self._rows.get(f.path), stat_key(f)
         lo, hi, flag = _DIGEST[algo]
         if row is None or key is None or not row.startswith(key) or not row[_FLAGS] & flag:
             return None
@@ -90,7 +85,7 @@ class Index:
         key = stat_key(f)
         if key is None:
             return
-        old = self._get(f.path)
+        old = self._rows.get(f.path)
         keep = old is not None and old.startswith(key)  # the other algorithm's digest stays valid
         flags = old[_FLAGS] & (HAS_SHA | HAS_XXH) if keep and old else 0
         sha, xxh = (old[33:65], old[65:81]) if keep and old else (bytes(32), bytes(16))
@@ -104,40 +99,41 @@ class Index:
                 return  # not a digest of this algorithm: remember nothing
             sha, xxh = (raw, xxh) if lo == 33 else (sha, raw)
         row = _row(key, flags, sha, xxh)
-        if self._rows.get(f.path) != row:
-            self._dirty[f.path] = row
-        self._gone.discard(f.path)
+        if old != row:
+            self._rows[f.path] = row
+            self._changed = True
 
-    def forget_missing(self, present: Iterable[str]) -> None:
-        keep = set(present)
-        self._gone |= {p for p in self._rows if p not in keep}
-        for p in list(self._dirty):
-            if p not in keep:
-                del self._dirty[p]
+    def forget_missing(self, keep: Container[str]) -> None:
+        """Drop the rows of paths not in ``keep`` (a set or a mapping's keys)."""
+        gone = [p for p in self._rows if p not in keep]
+        for p in gone:
+            del self._rows[p]
+        self._changed = self._changed or bool(gone)
 
     def mark_synced(self, snap_id: str, algo: str, entries: Mapping[str, Entry], files: Mapping[str, LocalFile]) -> None:
         """Record that the working tree was just synced to ``snap_id``: flag every row whose
         hash is that snapshot's for its path (links get a row of their own); clear the rest."""
         lo, hi, flag = _DIGEST[algo]
-        for path, row in list({**self._rows, **self._dirty}.items()):
+        rows = self._rows
+        for path, row in rows.items():  # values change, keys do not: safe while iterating
             e = entries.get(path)
             synced = e is not None and e.link is None and bool(row[_FLAGS] & flag) and row[lo:hi].hex() == e.hash
             if bool(row[_FLAGS] & SYNCED) != synced:
-                self._dirty[path] = row[:_FLAGS] + bytes(((row[_FLAGS] & ~SYNCED) | (SYNCED if synced else 0),)) + row[33:]
+                rows[path] = row[:_FLAGS] + bytes(((row[_FLAGS] & ~SYNCED) | (SYNCED if synced else 0),)) + row[33:]
         for path, e in entries.items():
             f = files.get(path)
             if e.link is not None and f is not None and f.link == e.link and (key := stat_key(f)) is not None:
                 raw = bytes.fromhex(e.hash)
                 sha, xxh = (raw, bytes(16)) if lo == 33 else (bytes(32), raw)
-                self._dirty[path] = _row(key, SYNCED | flag, sha, xxh)
+                rows[path] = _row(key, SYNCED | flag, sha, xxh)
         self.meta = {"synced": snap_id, "algo": algo}
-        self._meta_dirty = True
+        self._changed = True
 
     def is_clean(self, files: list[LocalFile], snap_id: str, count: int) -> bool:
         """True when ``files`` are exactly the synced snapshot's, unchanged since (by stat)."""
         if self.meta.get("synced") != snap_id or len(files) != count:
             return False
-        rows, pack = ({**self._rows, **self._dirty} if self._dirty else self._rows), _KEY.pack
+        rows, pack = self._rows, _KEY.pack
         try:
             for f in files:
                 row = rows.get(f.path)
@@ -148,15 +144,10 @@ class Index:
         return True
 
     def save(self) -> None:
-        if self.path is None or (not self._dirty and not self._gone and not self._meta_dirty):
+        if self.path is None or not self._changed:
             return
-        self._rows.update(self._dirty)
-        for p in self._gone:
-            self._rows.pop(p, None)
         atomic_write_bytes(self.path, MAGIC + marshal.dumps((self.meta, self._rows)))
-        self._dirty.clear()
-        self._gone.clear()
-        self._meta_dirty = False
+        self._changed = False
 
 
 def _load(data: bytes) -> tuple[dict[str, bytes], dict[str, str]]:
@@ -195,13 +186,13 @@ def split_known(files: list[LocalFile], index: Index, algo: str) -> tuple[dict[s
     """(path -> hash for what the index or a link target answers, files still to hash)."""
     out: dict[str, str] = {}
     todo: list[LocalFile] = []
-    rows, dirty, pack = index._rows, index._dirty, _KEY.pack
+    rows, pack = index._rows, _KEY.pack
     lo, hi, flag = _DIGEST[algo]
     for f in files:
         if f.link is not None:
             out[f.path] = hash_link(algo, f.link)
             continue
-        row = dirty.get(f.path) or rows.get(f.path)
+        row = rows.get(f.path)
         if row is not None and row[_FLAGS] & flag:
             try:
                 same = row.startswith(pack(f.size, f.mtime_ns, f.ctime_ns, f.ino))
