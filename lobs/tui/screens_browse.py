@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,6 +22,13 @@ from lobs.tui.widgets import FileView, count, num
 if TYPE_CHECKING:
     from lobs.tui.app import LobsApp
     from lobs.tui.screens_plan import Run
+
+
+def _width(cell: str | Text) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+
+
+HISTORY_COLUMNS = ("", "snapshot", "time", "files", "size", "stored", "message")
 
 
 class BrowseScreen(Screen[None]):
@@ -69,7 +78,7 @@ class BrowseScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#history-table", DataTable)
-        for name in ("", "snapshot", "time", "files", "size", "stored", "message"):
+        for name in HISTORY_COLUMNS:
             table.add_column(name, key=name or "mark")
         self.load_targets()
 
@@ -137,12 +146,19 @@ class BrowseScreen(Screen[None]):
             return
         self.history = entries
         table = self.query_one("#history-table", DataTable)
-        table.clear()
+        rows = []
         for le in entries:
             m = le.manifest
             msg = (m.message or "").splitlines()[0][:60] if m.message else ""
             mark = "●" if le.snapshot in self.marked else " "
-            table.add_row(mark, le.snapshot[:12], short_time(m.created), count(len(m.entries)), num(m.total_size), num(m.stored_size), msg, key=le.snapshot)
+            rows.append((le.snapshot, (mark, le.snapshot[:12], short_time(m.created), count(len(m.entries)), num(m.total_size), num(m.stored_size), msg)))
+        # columns get explicit widths from their content: auto widths are measured later,
+        # and on a busy machine a terminal could show them cut to the headers' widths
+        table.clear(columns=True)
+        for i, name in enumerate(HISTORY_COLUMNS):
+            table.add_column(name, key=name or "mark", width=max([cell_len(name)] + [_width(r[1][i]) for r in rows]))
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
         title = f"{target.label} on {target.remote}: {len(entries)} snapshot(s)"
         self.query_one("#history-title", Label).update(title + ("" if entries else ", nothing pushed yet"))
 
