@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lobs import config as cfgmod
 from lobs.codec import Compression
@@ -23,15 +24,16 @@ from lobs.localstate import LocalState, mark_synced, read_local, scan_workspace
 from lobs.lock import target_lock
 from lobs.model import Entry, Manifest
 from lobs.progress import NullProgress, Progress
-from lobs.pull import PullPlan, execute_pull, plan_pull
-from lobs.push import PushPlan, execute_push, plan_push
 from lobs.remote import Layout, Remote
 from lobs.syncstate import SyncState
 from lobs.transport import open_transport
 from lobs.transport.spec import RemoteSpec
-from lobs.verify import VerifyReport
-from lobs.verify import verify as verify_snapshots
 from lobs.workspace import Workspace, adhoc_workspace, project_workspace
+
+if TYPE_CHECKING:  # imported where used: `lobs status` never loads push, pull or verify
+    from lobs.pull import PullPlan
+    from lobs.push import PushPlan
+    from lobs.verify import VerifyReport
 
 
 @dataclass
@@ -123,9 +125,12 @@ class PushResult:
 def push(ctx: Context, ws: Workspace, *, force: bool = False, dry_run: bool = False, message: str | None = None) -> PushResult:
     """Push one workspace. Idempotent: re-running after an interruption finishes the job."""
     with target_lock(ws.lock_path, ws.name):
+        ws.remove_dead_temps()
         local = read_local(ws, ctx.progress, ctx.jobs)
         remote = ws.open_remote()
         try:
+            from lobs.push import execute_push, plan_push
+
             plan = plan_push(ws, remote, local, force=force, message=message)
             if dry_run:
                 return PushResult(plan, None, None, dry_run=True)
@@ -165,6 +170,7 @@ def pull(
     unless ``latest``; else the remote's latest.
     """
     with target_lock(ws.lock_path, ws.name):  # the lock lives in the state folder, not in root
+        ws.remove_dead_temps()
         remote = ws.open_remote()
         try:
             pin = ws.pin()
@@ -181,6 +187,8 @@ def pull(
             base = ws.base_manifest(remote)
             if base is not None and base.hash != target.hash:
                 base = None
+            from lobs.pull import execute_pull, plan_pull
+
             plan = plan_pull(ws, local, base, snap, target, force=force, delete=delete, outside_links=outside_links)
             if dry_run:
                 return PullResult(plan, dry_run=True)
@@ -277,6 +285,8 @@ def verify(ctx: Context, ws: Workspace, *, deep: bool = False, every: bool = Fal
         if ref is None:
             raise NotFoundError(f"nothing has been pushed to {remote.display} for {ws.name} yet")
         snaps = list(remote.history(ref, 0 if every else 1))
+        from lobs.verify import verify as verify_snapshots
+
         return verify_snapshots(remote, snaps, ctx.progress, deep=deep, jobs=ctx.jobs)
     finally:
         remote.transport.close()

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import marshal
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from lobs import manifest as mf
 from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig, TargetConfig
 from lobs.errors import NotFoundError
-from lobs.fsutil import atomic_write_bytes
+from lobs.fsutil import atomic_write_bytes, pid_alive, remove_dead_temps
 from lobs.ignore import Rules
 from lobs.model import Entry, Manifest, Stored
 from lobs.remote import Layout, Remote, decode_snapshot
@@ -85,6 +86,22 @@ class Workspace:
         self.sync.set(self.name, state)
         if self.pins is not None:
             self.pins.set(self.name, state)
+
+    def remove_dead_temps(self) -> None:
+        """Clear what killed lobs processes left in this workspace's state folders: temp
+        files of atomic writes and push staging folders (``staging/push-PID``). Call it
+        holding the target lock. Never raises."""
+        sync_dir = self.sync.path.parent
+        folders = {self.state_dir, self.state_dir / "index", self.state_dir / "manifests", sync_dir}
+        if self.pins is not None:
+            folders.add(self.pins.path.parent)  # lobs.lock's folder
+        for folder in folders:
+            remove_dead_temps(folder)
+        with contextlib.suppress(OSError):
+            for d in (self.state_dir / "staging").iterdir():
+                pid = d.name.removeprefix("push-")
+                if pid.isdigit() and not pid_alive(int(pid)):
+                    shutil.rmtree(d, ignore_errors=True)
 
     def open_remote(self) -> Remote:
         transport = open_transport(self.remote_cfg.spec, self.user_transports)

@@ -363,3 +363,26 @@ def test_log_and_ls_of_a_bare_url(cli: Cli, tmp_path: Path) -> None:
     assert r.code == 0 and [s["message"] for s in json.loads(r.out)["snapshots"]] == ["first"]
     r = cli("ls", str(tmp_path / "r"), "--json")
     assert [e["path"] for e in json.loads(r.out)["entries"]] == ["a"]
+
+
+def test_leftovers_of_killed_processes_are_cleared_by_the_next_sync(cli: Cli, tmp_path: Path) -> None:
+    import subprocess
+
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs
+    state = proj / ".lobs"
+    left = [state / "index" / f".lobs-tmp-{dead.pid}-1-0", state / "manifests" / f".lobs-tmp-{dead.pid}-1-1",
+            proj / f".lobs-tmp-{dead.pid}-1-2"]
+    alive = state / "index" / f".lobs-tmp-{os.getpid()}-1-0"  # a live process's temp: not ours to take
+    for p in [*left, alive]:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"half")
+    staged = state / "staging" / f"push-{dead.pid}"
+    (staged / "objects").mkdir(parents=True)
+    (staged / "objects" / "x").write_bytes(b"y")
+    (proj / "data" / "corpus" / "new.txt").write_text("new\n")
+    assert cli("push", cwd=proj).code == 0
+    assert not any(p.exists() for p in left) and not staged.exists()
+    assert alive.exists()
