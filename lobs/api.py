@@ -19,7 +19,7 @@ from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConfigError, NotFoundError, UsageError
-from lobs.index import Index
+from lobs.index import Index, clean_marker_matches, write_clean_marker
 from lobs.localstate import LocalState, mark_synced, read_local, scan_workspace
 from lobs.lock import target_lock
 from lobs.model import Entry, Manifest
@@ -234,12 +234,18 @@ def status(ctx: Context, ws: Workspace, *, check_remote: bool = False) -> Status
     remote = ws.open_remote() if check_remote else None
     try:
         scanned = scan_workspace(ws, ctx.progress)
-        index = Index(ws.index_path)
-        if base is not None and index.is_clean(scanned.files, base.snapshot, base.files):
+        if base is not None and clean_marker_matches(ws.index_path, scanned.files, base.snapshot, base.files):
+            index = None  # the same stats as when the rows last said clean: nothing to load
+        else:
+            index = Index(ws.index_path)
+        if base is not None and (index is None or index.is_clean(scanned.files, base.snapshot, base.files)):
             # every file unchanged since the sync: no manifest to load, nothing to hash or diff
             st = Status(ws, base, True, Diff(unchanged=base.files), skipped=scanned.skipped)
-            index.save()  # a no-op unless the index was in an older format
+            if index is not None:
+                index.save()  # a no-op unless the index was in an older format
+                write_clean_marker(ws.index_path, scanned.files, base.snapshot)
         else:
+            index = index or Index(ws.index_path)
             base_m = ws.base_manifest(remote) if base else None
             algo = base_m.hash if base_m else None
             local = read_local(ws, ctx.progress, ctx.jobs, algo=algo, scanned=scanned, index=index)

@@ -16,6 +16,7 @@ loading that snapshot's manifest (:meth:`Index.is_clean`, the fast path of statu
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import struct
@@ -25,6 +26,8 @@ from collections.abc import Callable, Container, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
+
+import xxhash
 
 from lobs.fsutil import atomic_write_bytes
 from lobs.hashing import hash_bytes, hash_file
@@ -146,8 +149,50 @@ class Index:
     def save(self) -> None:
         if self.path is None or not self._changed:
             return
+        with contextlib.suppress(OSError):
+            clean_marker_path(self.path).unlink()  # rows change: the marker is recomputed from them
         atomic_write_bytes(self.path, MAGIC + marshal.dumps((self.meta, self._rows)))
         self._changed = False
+
+
+# The clean marker: when the rows say the tree is exactly the synced snapshot, status
+# remembers a signature of every scanned (path, stat key) beside the index. A later
+# status whose scan gives the same signature is clean without loading the index: the
+# same paths with the same size, mtime, ctime and inode are the files the rows vouched
+# for. Any save of the rows removes the marker.
+_CLEAN_MAGIC = "lobs.clean/1"
+
+
+def clean_marker_path(index_path: Path) -> Path:
+    return index_path.with_name(index_path.name + ".clean")
+
+
+def tree_signature(files: list[LocalFile]) -> str | None:
+    """xxh128 over every path and packed stat key, in order; None if a stat does not pack."""
+    h = xxhash.xxh3_128()
+    h.update("\0".join([f.path for f in files]).encode("utf-8", "surrogateescape"))
+    pack = _KEY.pack
+    try:
+        h.update(b"".join([pack(f.size, f.mtime_ns, f.ctime_ns, f.ino) for f in files]))
+    except struct.error:
+        return None
+    return h.hexdigest()
+
+
+def clean_marker_matches(index_path: Path, files: list[LocalFile], snap_id: str, count: int) -> bool:
+    try:
+        magic, snap, n, sig = clean_marker_path(index_path).read_text(encoding="utf-8").split()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return magic == _CLEAN_MAGIC and snap == snap_id and n == str(count) == str(len(files)) and sig == tree_signature(files)
+
+
+def write_clean_marker(index_path: Path, files: list[LocalFile], snap_id: str) -> None:
+    """Call only right after :meth:`Index.is_clean` said True for ``files``. Never raises."""
+    sig = tree_signature(files)
+    if sig is not None:
+        with contextlib.suppress(OSError):
+            atomic_write_bytes(clean_marker_path(index_path), f"{_CLEAN_MAGIC} {snap_id} {len(files)} {sig}\n".encode())
 
 
 def _load(data: bytes) -> tuple[dict[str, bytes], dict[str, str]]:

@@ -386,3 +386,26 @@ def test_leftovers_of_killed_processes_are_cleared_by_the_next_sync(cli: Cli, tm
     assert cli("push", cwd=proj).code == 0
     assert not any(p.exists() for p in left) and not staged.exists()
     assert alive.exists()
+
+
+def test_clean_marker_never_hides_an_edit(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    f = proj / "data" / "corpus" / "sub" / "b.txt"
+    old = f.stat()
+    time.sleep(2.1)  # past the racy window, so the rows vouch for every file
+    assert "clean" in cli("status", cwd=proj).out  # re-hashes what was racy at push time
+    assert not list((proj / ".lobs" / "index").glob("*.clean"))
+    assert "clean" in cli("status", cwd=proj).out  # the rows alone say clean
+    markers = list((proj / ".lobs" / "index").glob("*.clean"))
+    assert len(markers) == 1  # the rows said clean: the next status can skip loading them
+    assert "clean" in cli("status", cwd=proj).out
+    f.write_text("BEE\n")  # same size, and the same mtime put back: only ctime tells
+    os.utime(f, ns=(old.st_atime_ns, old.st_mtime_ns))
+    r = cli("status", cwd=proj)
+    assert "1 modified" in r.out, r.out
+    # a save of the rows (the status hashed b.txt) drops the marker
+    assert not markers[0].exists()
+    f.write_text("bee\n")
+    os.utime(f, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert "clean" in cli("status", cwd=proj).out
