@@ -90,6 +90,10 @@ def md_extras(record: dict[str, Any]) -> str:
             out += ["", (f"Raw hashing speed of this machine (2 threads, in memory): "
                          f"{case['raw_hash_mb_s_2threads']} MB/s, i.e. a floor of {case['raw_hash_floor_s']} s "
                          f"for {case['dataset']}.")]
+            if "lobs_hash_phase_mb_s" in case:
+                out += ["", (f"lobs's hash phase alone (start-up excluded, from its `--json` events): "
+                             f"{case['lobs_hash_phase_mb_s']} MB/s, i.e. **{case['lobs_hash_phase_of_raw']}** "
+                             f"of the raw speed.")]
     for n in record.get("notes", []):
         out.append(f"\nNote: {n}")
     return "\n".join(out)
