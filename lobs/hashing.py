@@ -11,6 +11,7 @@ from typing import Protocol
 import xxhash
 
 CHUNK = 1 << 20
+SMALL = 64 << 10  # read at once, into a fresh bytes object
 
 
 _local = threading.local()
@@ -48,16 +49,23 @@ def hash_bytes(algo: str, data: bytes) -> str:
 def hash_file(algo: str, path: str | os.PathLike[str], on_bytes: Callable[[int], None] | None = None) -> tuple[str, int]:
     """Stream ``path`` through the hash. Returns (hex digest, bytes read). Raises OSError."""
     h = new_hasher(algo)
-    buf = _buffer()
-    view = memoryview(buf)
-    total = 0
-    with open(path, "rb", buffering=0) as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-            total += n
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        first = os.read(fd, SMALL)  # most files of a big tree end here: no buffer, no file object
+        total = len(first)
+        if total:
+            h.update(first)
             if on_bytes is not None:
-                on_bytes(n)
+                on_bytes(total)
+        if total == SMALL:
+            buf = _buffer()
+            view = memoryview(buf)
+            with open(fd, "rb", buffering=0, closefd=False) as f:
+                while n := f.readinto(buf):
+                    h.update(view[:n])
+                    total += n
+                    if on_bytes is not None:
+                        on_bytes(n)
+    finally:
+        os.close(fd)
     return h.hexdigest(), total

@@ -251,3 +251,18 @@ def test_encode_matches_plain_canonical_json() -> None:
         }
         plain = (json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         assert mf.encode(m) == plain
+
+
+@pytest.mark.parametrize("size", [0, 1, hashing.SMALL - 1, hashing.SMALL, hashing.SMALL + 1, hashing.CHUNK, 3 * hashing.CHUNK + 7])
+def test_hash_file_at_every_read_boundary(tmp_path: Path, size: int) -> None:
+    import hashlib
+
+    import xxhash
+
+    data = os.urandom(size)
+    p = tmp_path / "f"
+    p.write_bytes(data)
+    seen: list[int] = []
+    assert hashing.hash_file("sha256", p, seen.append) == (hashlib.sha256(data).hexdigest(), size)
+    assert sum(seen) == size
+    assert hashing.hash_file("xxh128", p)[0] == xxhash.xxh3_128(data).hexdigest()
