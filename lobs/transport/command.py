@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from lobs.transport.batch import BatchRun
 from lobs.transport.definition import Command, TransportDef
 from lobs.transport.env import child_env
 from lobs.transport.failure import missing, tool_error
+from lobs.transport.feed import Feed
 from lobs.transport.output import OutputError, parse_records
 from lobs.transport.redact import display_argv
 from lobs.transport.run import Result, run
@@ -63,6 +65,7 @@ class CommandTransport(Transport):
         )
         self._tmpdirs: list[tempfile.TemporaryDirectory[str]] = []
         self._contexts: dict[int, dict[str, Any]] = {}  # jobs -> rendered base context
+        self._cancel = threading.Event()  # set by interrupt(): every run stops
 
     # -- naming -------------------------------------------------------------------------
     def check_name(self, key: str) -> str:
@@ -130,9 +133,13 @@ class CommandTransport(Transport):
         ctx = self.context()
         return child_env(self.tdef.name, self.spec, {k: render_text(v, ctx) for k, v in self.tdef.env.items()})
 
-    def run(self, argv: Sequence[str], *, stdin: bytes | None = None, **kw: Any) -> Result:
+    def run(self, argv: Sequence[str], *, stdin: bytes | Iterable[bytes] | None = None, **kw: Any) -> Result:
         log.debug("run: %s", display_argv(argv))
+        kw.setdefault("cancel", self._cancel)
         return run(argv, env=self.env(), settings=self.settings, stdin=stdin, **kw)
+
+    def interrupt(self) -> None:
+        self._cancel.set()
 
     def fail(self, result: Result, what: str, failed: Sequence[str] = (), kind: str | None = None) -> TransportError:
         return tool_error(
@@ -151,6 +158,12 @@ class CommandTransport(Transport):
     # -- transfers ---------------------------------------------------------------------
     def upload(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
         self._transfer("upload", items, events, jobs)
+
+    def upload_feed(self, feed: Feed, events: TransferEvents, jobs: int = 0) -> None:
+        """See :meth:`Transport.upload_feed` and :mod:`lobs.transport.stream`."""
+        from lobs.transport.stream import upload_feed
+
+        upload_feed(self, feed, events, jobs)
 
     def download(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
         self._transfer("download", items, events, jobs)
