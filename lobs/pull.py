@@ -13,7 +13,8 @@ import os
 import shutil
 import stat
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,9 +206,8 @@ def _fetch_all(plan: PullPlan, remote: Remote, staging: Path, progress: Progress
             size += e0.stored.size
             i += 1
         paths = {t.key: (by_key[t.key][0].path, t.size) for t in chunk}
-        remote.transport.download(chunk, TransferReporter(progress, "fetch", paths), jobs)
 
-        def check(t: Transfer, algo: str = plan.target.hash, dests: dict[str, Path] = dests) -> None:
+        def check(t: Transfer, algo: str = plan.target.hash, dests: dict[str, Path] = dests) -> os.stat_result:
             first = by_key[t.key][0]
             dest = dests[t.key]
             if t.local == dest:
@@ -215,9 +215,13 @@ def _fetch_all(plan: PullPlan, remote: Remote, staging: Path, progress: Progress
             else:
                 _decode(t.local, dest, first, algo, t.key)
                 t.local.unlink(missing_ok=True)
+            return os.stat(dest)
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(check, chunk))  # decompression and hashing release the GIL
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # decompression and hashing release the GIL
+            early = _CheckAsDone(TransferReporter(progress, "fetch", paths), pool, check)
+            remote.transport.download(chunk, early, jobs)
+            for t in chunk:
+                _confirm(t, early.checks.get(t.key), check, dests[t.key])
         for t in chunk:
             entries = by_key[t.key]
             ready[entries[0].path] = dests[t.key]
@@ -227,6 +231,36 @@ def _fetch_all(plan: PullPlan, remote: Remote, staging: Path, progress: Progress
                 shutil.copyfile(dests[t.key], copy)
                 ready[dup.path] = copy
     return ready
+
+
+class _CheckAsDone:
+    """Transfer events that start decoding and verifying each object as soon as the
+    tool reports it, on the pool, while the rest is still downloading."""
+
+    def __init__(self, reporter: TransferReporter, pool: ThreadPoolExecutor, check: Callable[[Transfer], os.stat_result]) -> None:
+        self.reporter, self.pool, self.check = reporter, pool, check
+        self.checks: dict[str, Future[os.stat_result]] = {}
+
+    def done(self, transfer: Transfer) -> None:
+        self.checks[transfer.key] = self.pool.submit(self.check, transfer)
+        self.reporter.done(transfer)
+
+    def progress(self, nbytes: int) -> None:
+        self.reporter.progress(nbytes)
+
+
+def _confirm(t: Transfer, early: Future[os.stat_result] | None, check: Callable[[Transfer], os.stat_result], dest: Path) -> None:
+    """Every staged file is verified once the tool has exited: an early check counts
+    if the file has not changed since (same size, mtime and inode); one that failed
+    or raced the tool is done again now. Raises IntegrityError."""
+    if early is not None:
+        st = None
+        with contextlib.suppress(Exception):  # e.g. a file the tool had not finished: checked again below
+            st = early.result()
+        now = os.stat(dest) if st is not None else None
+        if st is not None and now is not None and (now.st_size, now.st_mtime_ns, now.st_ino) == (st.st_size, st.st_mtime_ns, st.st_ino):
+            return
+    check(t)
 
 
 def _verify_in_place(path: Path, e: Entry, algo: str, key: str) -> None:
