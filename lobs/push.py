@@ -70,7 +70,9 @@ class PushPlan:
         }
 
 
-def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, message: str | None = None) -> PushPlan:
+def plan_push(
+    ws: Workspace, remote: Remote, local: LocalState, *, force: bool, message: str | None = None, jobs: int = 0
+) -> PushPlan:
     """Work out a push. Raises ConflictError when the remote moved since our last sync.
 
     The remote's objects are listed while its ref and snapshot are read (two tool
@@ -99,14 +101,14 @@ def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, 
     diff = diff_entries(old, local.entries)
     layout = ws.layout
     stored: dict[str, Stored] = {}
-    uploads: dict[str, Upload] = {}
     needed_keys: set[str] = set()
+    todo: dict[str, Entry] = {}  # hash (cas) or path (mirror) -> entry to send
     for e in sorted(local.entries.values(), key=_pkey):
         if e.is_link:
             continue
         prev = old.get(e.path)
         if layout.kind == "cas":
-            if e.hash in stored or e.hash in uploads:
+            if e.hash in stored or e.hash in todo:
                 continue
             for codec in ("zstd", "none"):
                 obj = objects.get(layout.object_key(e, codec))
@@ -114,8 +116,7 @@ def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, 
                     stored[e.hash] = Stored(codec, obj.size)
                     break
             else:
-                codec = choose_codec(ws.root / e.path, e.size, ws.compression)
-                uploads[e.hash] = Upload(e, layout.object_key(e, codec), codec, ws.root / e.path)
+                todo[e.hash] = e
         else:
             if prev is not None and prev.hash == e.hash and prev.stored is not None:
                 key = layout.object_key(e, prev.stored.codec)
@@ -124,17 +125,29 @@ def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, 
                     stored[e.path] = prev.stored
                     needed_keys.add(key)
                     continue
-            codec = choose_codec(ws.root / e.path, e.size, ws.compression)
-            if codec == "zstd" and (e.path + ".zst") in local.entries:
-                codec = "none"  # the name x.zst is taken by a real file
-            key = layout.object_key(e, codec)
-            needed_keys.add(key)
-            uploads[e.path] = Upload(e, key, codec, ws.root / e.path)
+            todo[e.path] = e
+    codecs = _codecs(ws, list(todo.values()), jobs)
+    uploads: list[Upload] = []
+    for e in todo.values():
+        codec = codecs[e.path]
+        if layout.kind == "mirror" and codec == "zstd" and (e.path + ".zst") in local.entries:
+            codec = "none"  # the name x.zst is taken by a real file
+        key = layout.object_key(e, codec)
+        needed_keys.add(key)
+        uploads.append(Upload(e, key, codec, ws.root / e.path))
     deletes: list[str] = []
     if layout.kind == "mirror":
         meta = layout.meta
         deletes = sorted(k for k in objects if k not in needed_keys and not k.startswith(meta))
-    return PushPlan(ws, local, ref, remote_m, diff, list(uploads.values()), stored, deletes, message)
+    return PushPlan(ws, local, ref, remote_m, diff, uploads, stored, deletes, message)
+
+
+def _codecs(ws: Workspace, entries: list[Entry], jobs: int) -> dict[str, str]:
+    """path -> codec for each entry, sampled on a few threads (zstd and reads release the GIL)."""
+    workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-sample") as pool:
+        found = pool.map(lambda e: choose_codec(ws.root / e.path, e.size, ws.compression), entries, chunksize=64)
+        return {e.path: c for e, c in zip(entries, found, strict=True)}
 
 
 def _pkey(e: Entry) -> bytes:
