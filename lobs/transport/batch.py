@@ -116,6 +116,7 @@ class BatchRun:
         self.by_url = {transport.url(t.key): t for t in items}
         self.by_local: dict[str, Transfer] = {}
         self.stage: Path | None = None
+        self._made: set[str] = set()  # staged download folders already created
 
     def execute(self) -> None:
         """Run the batch. Raises TransportError/ObjectMissing with ``failed`` set."""
@@ -133,14 +134,23 @@ class BatchRun:
 
     def _local_for_tool(self, t: Transfer) -> str:
         if self.stage is not None:
-            return str(self.stage / t.key)
+            return os.path.join(self.stage, t.key)
         return os.path.abspath(t.local)
 
-    def _context(self, t: Transfer) -> dict[str, Any]:
+    def _register(self, t: Transfer) -> str:
+        """Record where the tool reads or writes ``t`` (its parent folder made for a staged
+        download); returns that path."""
         local = self._local_for_tool(t)
         self.by_local[local] = t
         if self.op == "download" and self.stage is not None:
-            (self.stage / t.key).parent.mkdir(parents=True, exist_ok=True)
+            parent = os.path.dirname(local)
+            if parent not in self._made:
+                os.makedirs(parent, exist_ok=True)
+                self._made.add(parent)
+        return local
+
+    def _context(self, t: Transfer) -> dict[str, Any]:
+        local = self._register(t)
         return self.t.context(local=local, key=t.key, url=self.t.url(t.key), jobs=self.jobs)
 
     def _fed_lines(self) -> Iterator[bytes]:
@@ -159,7 +169,12 @@ class BatchRun:
         if self.op == "upload" and self.stage is not None:
             for t in self.items:
                 stage_upload(t, self.stage / t.key)
-        ctxs = [self._context(t) for t in self.items]
+        if self.cmd.stdin or self.cmd.list_file:
+            ctxs = [self._context(t) for t in self.items]
+        else:  # the command names no single item (a whole-folder copy): no per-item context
+            ctxs = []
+            for t in self.items:
+                self._register(t)
         extra: dict[str, Any] = {
             "jobs": self.jobs,
             "keys": [t.key for t in self.items],

@@ -11,14 +11,21 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lobs.errors import ConfigError, ObjectMissing, TransportError, UnsupportedError
-from lobs.transport.base import Capabilities, RemoteObject, Transfer, TransferEvents, Transport
+from lobs.transport.base import (
+    Capabilities,
+    NullEvents,
+    RemoteObject,
+    Transfer,
+    TransferEvents,
+    Transport,
+)
 from lobs.transport.batch import BatchRun
+from lobs.transport.cmdutil import check_name, common_folder, run_each, sse_context
 from lobs.transport.definition import Command, TransportDef
 from lobs.transport.env import child_env
 from lobs.transport.failure import missing, tool_error
@@ -34,18 +41,6 @@ PREFIX_SHARE = 0.75  # download a whole folder when the wanted keys are this muc
 PREFIX_MIN_ITEMS = 20
 
 log = logging.getLogger("lobs.transport")
-
-
-def check_name(key: str) -> str:
-    """check_key plus what no tool can carry: raises UnsupportedError."""
-    check_key(key)
-    if "\r" in key or "\n" in key:
-        raise UnsupportedError(f"object key {key!r} contains a line break, which no transport tool can carry")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UnsupportedError(f"object key {key!r} is not valid UTF-8") from None
-    return key
 
 
 class CommandTransport(Transport):
@@ -244,7 +239,7 @@ class CommandTransport(Transport):
         with tempfile.TemporaryDirectory(prefix="lobs-read-") as tmp:
             local = Path(tmp) / "object"
             try:
-                self._per_file("download", [Transfer(local, key, -1)], _NoEvents(), 1)
+                self._per_file("download", [Transfer(local, key, -1)], NullEvents(), 1)
             except ObjectMissing:
                 return None
             except TransportError as e:
@@ -260,9 +255,9 @@ class CommandTransport(Transport):
             local.write_bytes(data)
             t = Transfer(local, key, len(data))
             if "put" in self.tdef.commands:
-                self._per_file("upload", [t], _NoEvents(), 1)
+                self._per_file("upload", [t], NullEvents(), 1)
             else:
-                self.upload([t], _NoEvents(), 1)
+                self.upload([t], NullEvents(), 1)
 
     def delete(self, keys: Sequence[str]) -> None:
         keys = [self.check_name(k) for k in keys]
@@ -356,68 +351,3 @@ class CommandTransport(Transport):
         for tmp in self._tmpdirs:
             tmp.cleanup()
         self._tmpdirs.clear()
-
-
-def common_folder(keys: Sequence[str]) -> str:
-    """The longest folder (ending in "/", or "") that holds every key."""
-    folders = [k.rpartition("/")[0] for k in keys]
-    if not all(folders):
-        return ""
-    shared = os.path.commonpath(folders) if len(folders) > 1 else folders[0]
-    return shared + "/" if shared else ""
-
-
-def sse_context(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Template variables for server-side encryption (``sse``, ``sse_kms_key_id``)."""
-    import shlex
-
-    sse = str(options.get("sse") or "")
-    kms = str(options.get("sse_kms_key_id") or "")
-    args = ([f"--sse={sse}"] if sse else []) + ([f"--sse-kms-key-id={kms}"] if kms else [])
-    return {
-        "sse": sse,
-        "sse_kms_key_id": kms,
-        "sse_args": args,
-        "sse_line": "".join(shlex.quote(a) + " " for a in args),
-    }
-
-
-class _NoEvents:
-    def done(self, transfer: Transfer) -> None:
-        pass
-
-    def progress(self, nbytes: int) -> None:
-        pass
-
-
-def run_each(items: Sequence[Any], one: Callable[[Any], None], jobs: int) -> None:
-    """Call ``one`` on every item, ``jobs`` at a time; raise a combined error with ``failed``."""
-    failed: list[str] = []
-    first: TransportError | None = None
-    stop: list[TransportError] = []
-
-    def guarded(item: Any) -> None:
-        if stop:  # the remote is unreachable or refuses us: do not try the rest
-            raise stop[0]
-        try:
-            one(item)
-        except TransportError as e:
-            if e.kind in ("network", "permission", "prompt", "timeout", "tool_missing"):
-                stop.append(e)
-            raise
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [(item, pool.submit(guarded, item)) for item in items]
-        for item, fut in futures:
-            try:
-                fut.result()
-            except TransportError as e:
-                failed.append(item.key if isinstance(item, Transfer) else str(item))
-                first = first or e
-    if first is None:
-        return
-    if isinstance(first, ObjectMissing):
-        raise ObjectMissing(f"{len(failed)} of {len(items)} failed: {first.message}", first.hint, failed=failed)
-    raise TransportError(
-        f"{len(failed)} of {len(items)} failed: {first.message}", first.hint, kind=first.kind, failed=failed, stderr=first.stderr
-    )
