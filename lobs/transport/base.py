@@ -122,6 +122,10 @@ class Transport(ABC):
         TransportError(kind="not_found").
         """
 
+    def prefetch_list(self, prefix: str) -> None:
+        """Hint: :meth:`list` of ``prefix`` follows, before anything under it changes; a
+        transport may start it now in the background. Default: nothing."""
+
     @abstractmethod
     def read(self, key: str) -> bytes | None:
         """The whole content of a small object, or None when the key does not exist."""

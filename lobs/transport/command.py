@@ -12,6 +12,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ class CommandTransport(Transport):
         self._tmpdirs: list[tempfile.TemporaryDirectory[str]] = []
         self._contexts: dict[int, dict[str, Any]] = {}  # jobs -> rendered base context
         self._cancel = threading.Event()  # set by interrupt(): every run stops
+        self._prefetch: dict[str, Future[list[RemoteObject]]] = {}  # prefix -> listing under way
+        self._tls = threading.local()
 
     # -- naming -------------------------------------------------------------------------
     def check_name(self, key: str) -> str:
@@ -300,9 +303,35 @@ class CommandTransport(Transport):
                 raise err
 
     # -- listing -----------------------------------------------------------------------
+    def prefetch_list(self, prefix: str) -> None:
+        """Start listing ``prefix`` on a background thread; the next :meth:`list` of it (or
+        of a longer prefix) takes that result instead of running the tool again.
+
+        A hint for a caller that will list before it changes anything under ``prefix``;
+        :meth:`close` stops a listing nobody took.
+        """
+        if prefix in self._prefetch:
+            return
+
+        def work() -> list[RemoteObject]:
+            self._tls.fresh = True
+            return list(self.list(prefix))
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lobs-prefetch")
+        self._prefetch[prefix] = pool.submit(work)
+        pool.shutdown(wait=False)
+
     def list(self, prefix: str = "") -> Iterator[RemoteObject]:
         if prefix:
             check_key(prefix.rstrip("/") or "x")
+        if not getattr(self._tls, "fresh", False):
+            for p in [p for p in self._prefetch if prefix.startswith(p)]:
+                try:
+                    found = self._prefetch.pop(p).result()
+                except TransportError:
+                    break  # listed again below: a real failure repeats with its own message
+                yield from (o for o in found if o.key.startswith(prefix))
+                return
         cmd = self.command("list")
         if cmd.output is None:
             raise ConfigError(f"transport {self.name!r}: the list command needs an `output` description")
@@ -348,6 +377,11 @@ class CommandTransport(Transport):
         return None
 
     def close(self) -> None:
+        if any(not f.done() for f in self._prefetch.values()):
+            self._cancel.set()  # a listing nobody took: stop its tool
+        for f in self._prefetch.values():
+            f.exception()  # wait for it: nothing is left running
+        self._prefetch.clear()
         for tmp in self._tmpdirs:
             tmp.cleanup()
         self._tmpdirs.clear()

@@ -102,3 +102,16 @@ def test_only_plain_stdin_forms_stream() -> None:
     assert streams_stdin(defs["s5cmd"].batch["upload"])
     assert not streams_stdin(defs["rclone"].batch["upload"])
     assert not streams_stdin(defs["aws"].batch["upload"])
+
+
+def test_prefetched_listing_is_taken_once(kind: str, open_remote: OpenRemote, tmp_path: Path) -> None:
+    remote = open_remote(kind)
+    items = make_files(tmp_path / "src", ["objects/ab/1", "objects/cd/2", "other/3"])
+    remote.upload(items, Recorder())
+    remote.prefetch_list("objects/")
+    assert sorted(o.key for o in remote.list("objects/cd/")) == ["objects/cd/2"]  # from the prefetch
+    more = make_files(tmp_path / "more", ["objects/ef/4"])
+    remote.upload(more, Recorder())
+    assert sorted(o.key for o in remote.list("objects/")) == ["objects/ab/1", "objects/cd/2", "objects/ef/4"]  # fresh
+    remote.prefetch_list("objects/")
+    remote.close()  # a prefetch nobody took is stopped or finished, never left running
