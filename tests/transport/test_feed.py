@@ -96,12 +96,14 @@ def test_upload_feed_producer_error_stops_the_upload(kind: str, open_remote: Ope
 
 
 def test_only_plain_stdin_forms_stream() -> None:
-    from lobs.transport.definition import builtin_definitions
+    from lobs.transport.definition import builtin_definitions, user_definitions
+    from tests.transport.conftest import fake_tool_transports
 
+    mytool = user_definitions(fake_tool_transports())["mytool"]
+    assert streams_stdin(mytool.batch["upload"])  # a line per file on stdin: started at once
     defs = builtin_definitions()
-    assert streams_stdin(defs["s5cmd"].batch["upload"])
-    assert not streams_stdin(defs["rclone"].batch["upload"])
-    assert not streams_stdin(defs["aws"].batch["upload"])
+    for name in ("s5cmd", "rclone", "aws"):  # a staging tree or a list file: batches of what is ready
+        assert not streams_stdin(defs[name].batch["upload"])
 
 
 def test_prefetched_listing_is_taken_once(kind: str, open_remote: OpenRemote, tmp_path: Path) -> None:
