@@ -223,8 +223,8 @@ class BatchRun:
             t = self.by_url.get(rec["url"])
         elif "key" in rec:
             t = self.by_key.get(rec["key"])
-        elif "path" in rec:
-            t = self.by_key.get(rec["path"])
+        elif "path" in rec:  # relative to what was copied: the root, or download_prefix's folder
+            t = self.by_key.get(rec["path"]) or self.by_key.get(str(self.extra.get("common", "")) + rec["path"])
         elif "local" in rec:
             t = self.by_local.get(os.path.abspath(rec["local"]))
         if t is None or t.key in self.done:
