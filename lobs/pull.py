@@ -13,29 +13,23 @@ import os
 import shutil
 import stat
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lobs import manifest as mf
-from lobs.codec import decode_stream
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConflictError, IntegrityError
+from lobs.fetch import fetch_all
 from lobs.fsutil import TMP_PREFIX, fsync_dir
-from lobs.hashing import hash_file
 from lobs.index import Index
 from lobs.links import link_escape
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest
 from lobs.progress import Progress
-from lobs.remote import Remote, TransferReporter
+from lobs.remote import Remote
 from lobs.scan import LocalFile
 from lobs.syncstate import SyncState
-from lobs.transport.base import Transfer
 from lobs.workspace import Workspace
-
-CHUNK_BYTES = 2 << 30  # big enough that a whole pull is usually one batch (see download_prefix)
-CHUNK_FILES = 20000
 
 
 @dataclass
@@ -164,7 +158,7 @@ def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int =
     (staging / "obj").mkdir(parents=True)
     (staging / "files").mkdir()
     try:
-        ready = _fetch_all(plan, remote, staging, progress, jobs)
+        ready = fetch_all(plan.writes, plan.target.hash, remote, staging, progress, jobs)
         _recheck_local(plan)
         _check_parents(plan)
         progress.phase("apply", len(plan.writes) + len(plan.deletes))
@@ -174,87 +168,6 @@ def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int =
     data = mf.encode(plan.target)
     ws.cache_manifest(plan.snapshot, data)
     ws.set_base(SyncState(ws.remote_name, plan.snapshot, len(plan.target.entries), plan.target.total_size))
-
-
-def _fetch_all(plan: PullPlan, remote: Remote, staging: Path, progress: Progress, jobs: int) -> dict[str, Path]:
-    """Download every needed object, decode and verify it. Returns path -> staged file."""
-    ws = plan.ws
-    by_key: dict[str, list[Entry]] = defaultdict(list)
-    for e in plan.writes:
-        if e.stored is not None:
-            by_key[ws.layout.object_key(e, e.stored.codec)].append(e)
-    progress.phase("download", len(by_key), plan.download_bytes)
-    ready: dict[str, Path] = {}
-    keys = sorted(by_key)
-    counter = 0
-    i = 0
-    workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
-    while i < len(keys):
-        chunk: list[Transfer] = []
-        dests: dict[str, Path] = {}
-        size = 0
-        while i < len(keys) and (not chunk or (size < CHUNK_BYTES and len(chunk) < CHUNK_FILES)):
-            e0 = by_key[keys[i]][0]
-            assert e0.stored is not None
-            dests[keys[i]] = staging / "files" / str(counter)
-            counter += 1
-            # a raw object lands where its file is staged and is checked in place (one copy
-            # less); a compressed one is decoded from obj/ into place
-            local = dests[keys[i]] if e0.stored.codec == "none" else staging / "obj" / str(i)
-            chunk.append(Transfer(local, keys[i], e0.stored.size))
-            size += e0.stored.size
-            i += 1
-        paths = {t.key: (by_key[t.key][0].path, t.size) for t in chunk}
-        remote.transport.download(chunk, TransferReporter(progress, "fetch", paths), jobs)
-
-        def check(t: Transfer, algo: str = plan.target.hash, dests: dict[str, Path] = dests) -> None:
-            first = by_key[t.key][0]
-            dest = dests[t.key]
-            if t.local == dest:
-                _verify_in_place(dest, first, algo, t.key)
-            else:
-                _decode(t.local, dest, first, algo, t.key)
-                t.local.unlink(missing_ok=True)
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(check, chunk))  # decompression and hashing release the GIL
-        for t in chunk:
-            entries = by_key[t.key]
-            ready[entries[0].path] = dests[t.key]
-            for dup in entries[1:]:
-                copy = staging / "files" / str(counter)
-                counter += 1
-                shutil.copyfile(dests[t.key], copy)
-                ready[dup.path] = copy
-    return ready
-
-
-def _verify_in_place(path: Path, e: Entry, algo: str, key: str) -> None:
-    try:
-        digest, size = hash_file(algo, path)
-    except FileNotFoundError as err:
-        raise IntegrityError(f"object {key} for {e.path} did not arrive", "the transport reported success for a missing object") from err
-    _check_digest(e, digest, size, key)
-
-
-def _decode(src: Path, dest: Path, e: Entry, algo: str, key: str) -> None:
-    assert e.stored is not None
-    try:
-        with open(src, "rb") as fin, open(dest, "wb") as fout:
-            digest, size = decode_stream(fin, fout, e.stored.codec, algo=algo, max_size=e.size)
-    except FileNotFoundError as err:
-        raise IntegrityError(f"object {key} for {e.path} did not arrive", "the transport reported success for a missing object") from err
-    except IntegrityError as err:
-        raise IntegrityError(f"{e.path}: {err.message} (object {key})", "nothing was changed locally; the remote copy is damaged") from err
-    _check_digest(e, digest, size, key)
-
-
-def _check_digest(e: Entry, digest: str, size: int, key: str) -> None:
-    if size != e.size or digest != e.hash:
-        raise IntegrityError(
-            f"{e.path}: downloaded content does not match the snapshot (object {key})",
-            "nothing was changed locally; the remote copy is damaged or was replaced",
-        )
 
 
 def _recheck_local(plan: PullPlan) -> None:

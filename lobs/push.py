@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import queue
 import shutil
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +24,10 @@ from lobs.progress import Progress
 from lobs.remote import Remote, TransferReporter
 from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
+from lobs.transport.feed import Feed
 from lobs.workspace import Workspace
 
-CHUNK_BYTES = 1 << 30
-CHUNK_FILES = 10000
+CHUNK_BYTES = 1 << 30  # staged (compressed) bytes waiting to be sent, at most
 
 
 @dataclass
@@ -72,10 +70,23 @@ class PushPlan:
         }
 
 
-def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, message: str | None = None) -> PushPlan:
-    """Work out a push. Raises ConflictError when the remote moved since our last sync."""
-    ref = remote.read_ref()
-    remote_m = remote.read_snapshot(ref) if ref else None
+def plan_push(
+    ws: Workspace, remote: Remote, local: LocalState, *, force: bool, message: str | None = None, jobs: int = 0
+) -> PushPlan:
+    """Work out a push. Raises ConflictError when the remote moved since our last sync.
+
+    The remote's objects are listed while its ref and snapshot are read (two tool
+    runs at once: most of each is the tool starting and waiting on the network).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lobs-list") as pool:
+        listing = pool.submit(remote.objects)
+        try:
+            ref = remote.read_ref()
+            remote_m = remote.read_snapshot(ref) if ref else None
+        except BaseException:
+            remote.transport.interrupt()
+            raise
+        objects = listing.result()
     base = ws.base() or ws.pin()  # a fresh clone knows the pin from lobs.lock
     base_id = base.snapshot if base and base.remote == ws.remote_name else None
     if ref is not None and ref != base_id and not force:
@@ -88,17 +99,16 @@ def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, 
             )
     old = remote_m.by_path() if remote_m else {}
     diff = diff_entries(old, local.entries)
-    objects = remote.objects()
     layout = ws.layout
     stored: dict[str, Stored] = {}
-    uploads: dict[str, Upload] = {}
     needed_keys: set[str] = set()
+    todo: dict[str, Entry] = {}  # hash (cas) or path (mirror) -> entry to send
     for e in sorted(local.entries.values(), key=_pkey):
         if e.is_link:
             continue
         prev = old.get(e.path)
         if layout.kind == "cas":
-            if e.hash in stored or e.hash in uploads:
+            if e.hash in stored or e.hash in todo:
                 continue
             for codec in ("zstd", "none"):
                 obj = objects.get(layout.object_key(e, codec))
@@ -106,8 +116,7 @@ def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, 
                     stored[e.hash] = Stored(codec, obj.size)
                     break
             else:
-                codec = choose_codec(ws.root / e.path, e.size, ws.compression)
-                uploads[e.hash] = Upload(e, layout.object_key(e, codec), codec, ws.root / e.path)
+                todo[e.hash] = e
         else:
             if prev is not None and prev.hash == e.hash and prev.stored is not None:
                 key = layout.object_key(e, prev.stored.codec)
@@ -116,74 +125,125 @@ def plan_push(ws: Workspace, remote: Remote, local: LocalState, *, force: bool, 
                     stored[e.path] = prev.stored
                     needed_keys.add(key)
                     continue
-            codec = choose_codec(ws.root / e.path, e.size, ws.compression)
-            if codec == "zstd" and (e.path + ".zst") in local.entries:
-                codec = "none"  # the name x.zst is taken by a real file
-            key = layout.object_key(e, codec)
-            needed_keys.add(key)
-            uploads[e.path] = Upload(e, key, codec, ws.root / e.path)
+            todo[e.path] = e
+    codecs = _codecs(ws, list(todo.values()), jobs)
+    uploads: list[Upload] = []
+    for e in todo.values():
+        codec = codecs[e.path]
+        if layout.kind == "mirror" and codec == "zstd" and (e.path + ".zst") in local.entries:
+            codec = "none"  # the name x.zst is taken by a real file
+        key = layout.object_key(e, codec)
+        needed_keys.add(key)
+        uploads.append(Upload(e, key, codec, ws.root / e.path))
     deletes: list[str] = []
     if layout.kind == "mirror":
         meta = layout.meta
         deletes = sorted(k for k in objects if k not in needed_keys and not k.startswith(meta))
-    return PushPlan(ws, local, ref, remote_m, diff, list(uploads.values()), stored, deletes, message)
+    return PushPlan(ws, local, ref, remote_m, diff, uploads, stored, deletes, message)
+
+
+def _codecs(ws: Workspace, entries: list[Entry], jobs: int) -> dict[str, str]:
+    """path -> codec for each entry, sampled on a few threads (zstd and reads release the GIL)."""
+    workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-sample") as pool:
+        found = pool.map(lambda e: choose_codec(ws.root / e.path, e.size, ws.compression), entries, chunksize=64)
+        return {e.path: c for e, c in zip(entries, found, strict=True)}
 
 
 def _pkey(e: Entry) -> bytes:
     return e.path.encode("utf-8")
 
 
-def _chunks(uploads: list[Upload]) -> Iterator[list[Upload]]:
-    chunk: list[Upload] = []
-    size = 0
-    for u in uploads:
-        chunk.append(u)
-        size += u.entry.size
-        if size >= CHUNK_BYTES or len(chunk) >= CHUNK_FILES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
+class _Budget:
+    """Bytes of staged (compressed) files not yet sent: the producer waits above ``limit``
+    so that staging never holds much more than CHUNK_BYTES on disk."""
+
+    def __init__(self, limit: int, feed: Feed) -> None:
+        self.limit, self.used, self.feed = limit, 0, feed
+        self.held: dict[str, int] = {}
+        self.cond = threading.Condition()
+        self.stopped = False
+
+    def acquire(self, key: str, n: int) -> bool:
+        """Reserve ``n`` bytes for ``key``; False once the push is stopping."""
+        with self.cond:
+            if self.used and self.used + n > self.limit:
+                self.feed.flush()  # let the transport start on what is ready, which frees the budget
+            while self.used and self.used + n > self.limit and not self.stopped:
+                self.cond.wait()
+            self.used += n
+            self.held[key] = n
+            return not self.stopped
+
+    def release(self, key: str) -> None:
+        with self.cond:
+            self.used -= self.held.pop(key, 0)
+            self.cond.notify_all()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+
+
+class _Sent:
+    """Transfer events: report progress, and free the staging budget of what was sent."""
+
+    def __init__(self, reporter: TransferReporter, budget: _Budget) -> None:
+        self.reporter, self.budget = reporter, budget
+
+    def done(self, transfer: Transfer) -> None:
+        self.budget.release(transfer.key)
+        self.reporter.done(transfer)
+
+    def progress(self, nbytes: int) -> None:
+        self.reporter.progress(nbytes)
 
 
 def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int = 0) -> tuple[str, Manifest]:
     """Send objects, then the snapshot, then the ref. Returns (snapshot id, manifest).
 
-    Compression of one chunk overlaps the upload of the previous one. A file that
-    changed since it was scanned aborts the push before the snapshot is written.
+    Files stored raw are handed to the transport at once; the others are compressed
+    on a few threads and handed over one by one as they are ready, so the tool
+    sends while lobs compresses (:class:`~lobs.transport.feed.Feed`). Staged files
+    are deleted once sent. A file that changed since it was scanned aborts the
+    push before the snapshot is written.
     """
     ws = plan.ws
     staging = ws.state_dir / "staging" / f"push-{os.getpid()}"
     stored = dict(plan.stored)
     paths = {u.key: (u.entry.path, u.entry.size) for u in plan.uploads}
-    events = TransferReporter(progress, "upload", paths)
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
-    ready: queue.Queue[list[Transfer] | BaseException | None] = queue.Queue(maxsize=1)
+    feed = Feed()
+    budget = _Budget(CHUNK_BYTES, feed)
+    workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
 
-    def prepare() -> None:
+    def produce() -> None:
         try:
-            with ThreadPoolExecutor(max_workers=max(1, min(jobs or (os.cpu_count() or 2), 8))) as pool:
-                for chunk in _chunks(plan.uploads):
-                    ready.put(list(pool.map(lambda u: _stage(u, staging, ws, stored), chunk)))
-            ready.put(None)
-        except BaseException as e:  # noqa: BLE001 - handed to the uploading thread, re-raised there
-            ready.put(e)
+            raw = [u for u in plan.uploads if u.codec != "zstd"]
+            packed = [u for u in plan.uploads if u.codec == "zstd"]
+            for u in raw:
+                feed.put(_stage(u, staging, ws, stored))
+            if raw and packed:
+                feed.flush()
 
-    producer = threading.Thread(target=prepare, name="lobs-compress", daemon=True)
+            def one(u: Upload) -> None:
+                if budget.acquire(u.key, u.entry.size):
+                    feed.put(_stage(u, staging, ws, stored))
+
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-compress") as pool:
+                for _ in pool.map(one, packed):
+                    pass
+            feed.close()
+        except BaseException as e:  # noqa: BLE001 - handed to the transport, raised in the uploading thread
+            feed.fail(e)
+
+    producer = threading.Thread(target=produce, name="lobs-stage", daemon=True)
     producer.start()
     try:
-        while True:
-            item = ready.get()
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            remote.transport.upload(item, events, jobs)
-            staged = str(staging) + os.sep
-            for t in item:
-                if str(t.local).startswith(staged):
-                    t.local.unlink(missing_ok=True)
+        remote.transport.upload_feed(feed, _Sent(TransferReporter(progress, "upload", paths), budget), jobs)
     finally:
+        budget.stop()
         producer.join(timeout=0.1)
         shutil.rmtree(staging, ignore_errors=True)
     _check_unchanged(plan, remote)

@@ -130,6 +130,11 @@ class Remote:
             raise NotFoundError(f"snapshot id {prefix} is ambiguous ({len(found)} match)", "give more digits")
         return found[0]
 
+    def prefetch_objects(self) -> None:
+        """Start listing the objects in the background (a pull lists them to choose how to
+        download): call it first, before reading the ref and snapshot, to overlap them."""
+        self.transport.prefetch_list(self.layout.objects_prefix)
+
     def objects(self) -> dict[str, RemoteObject]:
         """Every stored object by key (one listing). A missing root is an empty remote."""
         try:

@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from lobs import api
-from lobs.archive.export import ExportOptions, export_archive
 from lobs.archive.unpack import DEFAULT_MAX_SIZE, import_archive
 from lobs.cli.common import emit_json, json_option, remote_flags
 from lobs.cli.output import human, make_progress, plural
@@ -71,6 +70,8 @@ def export(obj: Any, /, src: str, output: str | None, fmt: str | None, level: in
         region=kw.get("region"), no_sign_request=bool(kw.get("no_sign_request")), layout=layout or "cas",
     )
     try:
+        from lobs.archive.export import ExportOptions, export_archive  # only this command needs it
+
         r = export_archive(ctx, src, dest, ExportOptions(fmt, level, threads, long_), remote_name=remote_name, remote_opts=ropts, force=force)
     finally:
         ctx.progress.close()

@@ -9,7 +9,6 @@ import click
 from lobs.cli.common import emit_json, json_option, looks_like_url, remote_flags, say
 from lobs.config import load
 from lobs.errors import ExitCode, LobsError
-from lobs.transport import describe_transports, doctor
 from lobs.transport.spec import RemoteSpec
 
 
@@ -20,6 +19,8 @@ def transports(obj: Any, /, json_mode: bool) -> None:
     """Which transports exist here, their versions and what they can do."""
     obj.json = json_mode
     cfg = load(obj.cwd, obj.env, require_project=False)
+    from lobs.transport.introspect import describe_transports  # only this command needs it
+
     infos = describe_transports(cfg.transports)
     if json_mode:
         emit_json({"command": "transports", "transports": [i.to_json() for i in infos]})
@@ -55,6 +56,8 @@ def doctor_cmd(obj: Any, /, where: str | None, json_mode: bool, **kw: Any) -> No
         )
     else:
         spec = cfg.remote(where).spec
+    from lobs.transport.introspect import doctor
+
     probes = doctor(spec, cfg.transports)
     ok = all(p.ok for p in probes)
     if json_mode:

@@ -6,20 +6,10 @@ import json
 import sys
 import threading
 import time
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.progress import (
-    Progress as RichProgress,
-)
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def human(n: float) -> str:
@@ -103,6 +93,17 @@ class BarProgress:
     LABELS: ClassVar[dict[str, str]] = {"scan": "scanning", "hash": "hashing", "upload": "uploading", "download": "downloading", "apply": "applying"}
 
     def __init__(self, err: IO[str]) -> None:
+        # rich is imported here, on a terminal only: scripts and pipes do not pay for it
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
         self.console = Console(file=err)
         self.bar = RichProgress(
             TextColumn("{task.description:>11}"),

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from lobs.transport.base import Transfer
-from lobs.transport.command import CommandTransport, common_folder
+from lobs.transport.cmdutil import common_folder
+from lobs.transport.command import CommandTransport
 from lobs.transport.definition import Command, TransportDef
 from lobs.transport.s3url import parse_s3_url
 from lobs.transport.settings import Settings

@@ -32,7 +32,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from lobs.transport.feed import Feed
+
+FEED_FILES = 10000  # a batch taken from a feed: at most this many files
+FEED_BYTES = 1 << 30  # or this many bytes
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class Transfer:
     local: Path
     key: str
     size: int  # the expected size in bytes, for progress; -1 if unknown
-    movable: bool = False  # upload: a temp file of the caller's; the transport may move it away
+    movable: bool = False  # upload: a temp file of the caller's; the transport may move or delete it once sent
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,16 @@ class Transport(ABC):
     def upload(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
         """Copy each ``local`` file to its ``key``, overwriting. ``jobs`` 0 = the tool's default."""
 
+    def upload_feed(self, feed: Feed, events: TransferEvents, jobs: int = 0) -> None:
+        """Upload transfers as the feed hands them over (see :mod:`lobs.transport.feed`).
+
+        Same contract as :meth:`upload`; a transport may start sending before the
+        feed is closed, and raises the feed's error if its producer failed. This
+        default uploads batches of what is ready, one after the other.
+        """
+        while (batch := feed.take(FEED_FILES, FEED_BYTES)) is not None:
+            self.upload(batch, events, jobs)
+
     @abstractmethod
     def download(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
         """Copy each ``key`` to its ``local`` path. A missing key raises ObjectMissing."""
@@ -106,6 +122,10 @@ class Transport(ABC):
         TransportError(kind="not_found").
         """
 
+    def prefetch_list(self, prefix: str) -> None:
+        """Hint: :meth:`list` of ``prefix`` follows, before anything under it changes; a
+        transport may start it now in the background. Default: nothing."""
+
     @abstractmethod
     def read(self, key: str) -> bytes | None:
         """The whole content of a small object, or None when the key does not exist."""
@@ -117,6 +137,10 @@ class Transport(ABC):
     @abstractmethod
     def delete(self, keys: Sequence[str]) -> None:
         """Delete keys; a key that does not exist is not an error."""
+
+    def interrupt(self) -> None:
+        """Stop tool runs started from other threads (they raise TransportError). After
+        this the transport runs nothing more; only :meth:`close` is left to call."""
 
     def close(self) -> None:
         """Release resources (temp files). Idempotent."""

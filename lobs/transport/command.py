@@ -10,17 +10,27 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from lobs.errors import ConfigError, ObjectMissing, TransportError, UnsupportedError
-from lobs.transport.base import Capabilities, RemoteObject, Transfer, TransferEvents, Transport
+from lobs.transport.base import (
+    Capabilities,
+    NullEvents,
+    RemoteObject,
+    Transfer,
+    TransferEvents,
+    Transport,
+)
 from lobs.transport.batch import BatchRun
+from lobs.transport.cmdutil import check_name, common_folder, run_each, sse_context
 from lobs.transport.definition import Command, TransportDef
 from lobs.transport.env import child_env
 from lobs.transport.failure import missing, tool_error
+from lobs.transport.feed import Feed
 from lobs.transport.output import OutputError, parse_records
 from lobs.transport.redact import display_argv
 from lobs.transport.run import Result, run
@@ -32,18 +42,6 @@ PREFIX_SHARE = 0.75  # download a whole folder when the wanted keys are this muc
 PREFIX_MIN_ITEMS = 20
 
 log = logging.getLogger("lobs.transport")
-
-
-def check_name(key: str) -> str:
-    """check_key plus what no tool can carry: raises UnsupportedError."""
-    check_key(key)
-    if "\r" in key or "\n" in key:
-        raise UnsupportedError(f"object key {key!r} contains a line break, which no transport tool can carry")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UnsupportedError(f"object key {key!r} is not valid UTF-8") from None
-    return key
 
 
 class CommandTransport(Transport):
@@ -63,6 +61,9 @@ class CommandTransport(Transport):
         )
         self._tmpdirs: list[tempfile.TemporaryDirectory[str]] = []
         self._contexts: dict[int, dict[str, Any]] = {}  # jobs -> rendered base context
+        self._cancel = threading.Event()  # set by interrupt(): every run stops
+        self._prefetch: dict[str, Future[list[RemoteObject]]] = {}  # prefix -> listing under way
+        self._tls = threading.local()
 
     # -- naming -------------------------------------------------------------------------
     def check_name(self, key: str) -> str:
@@ -130,9 +131,13 @@ class CommandTransport(Transport):
         ctx = self.context()
         return child_env(self.tdef.name, self.spec, {k: render_text(v, ctx) for k, v in self.tdef.env.items()})
 
-    def run(self, argv: Sequence[str], *, stdin: bytes | None = None, **kw: Any) -> Result:
+    def run(self, argv: Sequence[str], *, stdin: bytes | Iterable[bytes] | None = None, **kw: Any) -> Result:
         log.debug("run: %s", display_argv(argv))
+        kw.setdefault("cancel", self._cancel)
         return run(argv, env=self.env(), settings=self.settings, stdin=stdin, **kw)
+
+    def interrupt(self) -> None:
+        self._cancel.set()
 
     def fail(self, result: Result, what: str, failed: Sequence[str] = (), kind: str | None = None) -> TransportError:
         return tool_error(
@@ -151,6 +156,12 @@ class CommandTransport(Transport):
     # -- transfers ---------------------------------------------------------------------
     def upload(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
         self._transfer("upload", items, events, jobs)
+
+    def upload_feed(self, feed: Feed, events: TransferEvents, jobs: int = 0) -> None:
+        """See :meth:`Transport.upload_feed` and :mod:`lobs.transport.stream`."""
+        from lobs.transport.stream import upload_feed
+
+        upload_feed(self, feed, events, jobs)
 
     def download(self, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
         self._transfer("download", items, events, jobs)
@@ -231,7 +242,7 @@ class CommandTransport(Transport):
         with tempfile.TemporaryDirectory(prefix="lobs-read-") as tmp:
             local = Path(tmp) / "object"
             try:
-                self._per_file("download", [Transfer(local, key, -1)], _NoEvents(), 1)
+                self._per_file("download", [Transfer(local, key, -1)], NullEvents(), 1)
             except ObjectMissing:
                 return None
             except TransportError as e:
@@ -247,9 +258,9 @@ class CommandTransport(Transport):
             local.write_bytes(data)
             t = Transfer(local, key, len(data))
             if "put" in self.tdef.commands:
-                self._per_file("upload", [t], _NoEvents(), 1)
+                self._per_file("upload", [t], NullEvents(), 1)
             else:
-                self.upload([t], _NoEvents(), 1)
+                self.upload([t], NullEvents(), 1)
 
     def delete(self, keys: Sequence[str]) -> None:
         keys = [self.check_name(k) for k in keys]
@@ -292,9 +303,35 @@ class CommandTransport(Transport):
                 raise err
 
     # -- listing -----------------------------------------------------------------------
+    def prefetch_list(self, prefix: str) -> None:
+        """Start listing ``prefix`` on a background thread; the next :meth:`list` of it (or
+        of a longer prefix) takes that result instead of running the tool again.
+
+        A hint for a caller that will list before it changes anything under ``prefix``;
+        :meth:`close` stops a listing nobody took.
+        """
+        if prefix in self._prefetch:
+            return
+
+        def work() -> list[RemoteObject]:
+            self._tls.fresh = True
+            return list(self.list(prefix))
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lobs-prefetch")
+        self._prefetch[prefix] = pool.submit(work)
+        pool.shutdown(wait=False)
+
     def list(self, prefix: str = "") -> Iterator[RemoteObject]:
         if prefix:
             check_key(prefix.rstrip("/") or "x")
+        if not getattr(self._tls, "fresh", False):
+            for p in [p for p in self._prefetch if prefix.startswith(p)]:
+                try:
+                    found = self._prefetch.pop(p).result()
+                except TransportError:
+                    break  # listed again below: a real failure repeats with its own message
+                yield from (o for o in found if o.key.startswith(prefix))
+                return
         cmd = self.command("list")
         if cmd.output is None:
             raise ConfigError(f"transport {self.name!r}: the list command needs an `output` description")
@@ -340,71 +377,11 @@ class CommandTransport(Transport):
         return None
 
     def close(self) -> None:
+        if any(not f.done() for f in self._prefetch.values()):
+            self._cancel.set()  # a listing nobody took: stop its tool
+        for f in self._prefetch.values():
+            f.exception()  # wait for it: nothing is left running
+        self._prefetch.clear()
         for tmp in self._tmpdirs:
             tmp.cleanup()
         self._tmpdirs.clear()
-
-
-def common_folder(keys: Sequence[str]) -> str:
-    """The longest folder (ending in "/", or "") that holds every key."""
-    folders = [k.rpartition("/")[0] for k in keys]
-    if not all(folders):
-        return ""
-    shared = os.path.commonpath(folders) if len(folders) > 1 else folders[0]
-    return shared + "/" if shared else ""
-
-
-def sse_context(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Template variables for server-side encryption (``sse``, ``sse_kms_key_id``)."""
-    import shlex
-
-    sse = str(options.get("sse") or "")
-    kms = str(options.get("sse_kms_key_id") or "")
-    args = ([f"--sse={sse}"] if sse else []) + ([f"--sse-kms-key-id={kms}"] if kms else [])
-    return {
-        "sse": sse,
-        "sse_kms_key_id": kms,
-        "sse_args": args,
-        "sse_line": "".join(shlex.quote(a) + " " for a in args),
-    }
-
-
-class _NoEvents:
-    def done(self, transfer: Transfer) -> None:
-        pass
-
-    def progress(self, nbytes: int) -> None:
-        pass
-
-
-def run_each(items: Sequence[Any], one: Callable[[Any], None], jobs: int) -> None:
-    """Call ``one`` on every item, ``jobs`` at a time; raise a combined error with ``failed``."""
-    failed: list[str] = []
-    first: TransportError | None = None
-    stop: list[TransportError] = []
-
-    def guarded(item: Any) -> None:
-        if stop:  # the remote is unreachable or refuses us: do not try the rest
-            raise stop[0]
-        try:
-            one(item)
-        except TransportError as e:
-            if e.kind in ("network", "permission", "prompt", "timeout", "tool_missing"):
-                stop.append(e)
-            raise
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [(item, pool.submit(guarded, item)) for item in items]
-        for item, fut in futures:
-            try:
-                fut.result()
-            except TransportError as e:
-                failed.append(item.key if isinstance(item, Transfer) else str(item))
-                first = first or e
-    if first is None:
-        return
-    if isinstance(first, ObjectMissing):
-        raise ObjectMissing(f"{len(failed)} of {len(items)} failed: {first.message}", first.hint, failed=failed)
-    raise TransportError(
-        f"{len(failed)} of {len(items)} failed: {first.message}", first.hint, kind=first.kind, failed=failed, stderr=first.stderr
-    )

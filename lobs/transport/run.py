@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lobs.errors import TransportError
@@ -93,18 +93,25 @@ def run(
     *,
     env: Mapping[str, str],
     settings: Settings,
-    stdin: bytes | None = None,
+    stdin: bytes | Iterable[bytes] | None = None,
     on_stdout: LineHandler | None = None,
     on_stderr: LineHandler | None = None,
     keep_stdout: bool = True,
     interactive: bool | None = None,
     cwd: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> Result:
     """Run ``argv`` to completion and return what happened; the caller classifies failures.
 
+    ``stdin`` is bytes, or an iterable of chunks written (and flushed) as it yields
+    them, so the child can start on the first lines while later ones are produced;
+    an exception from the iterable kills the child's group and is re-raised here.
     Raises TransportError(kind="tool_missing") when the executable cannot be started.
-    Re-raises KeyboardInterrupt after killing the child's process group.
+    Re-raises KeyboardInterrupt after killing the child's process group; kills it
+    too and raises TransportError when ``cancel`` is set (from another thread).
     """
+    if cancel is not None and cancel.is_set():
+        raise TransportError(f"{os.path.basename(argv[0])} not started: the transfer was stopped", kind="tool_failed")
     if interactive is None:
         interactive = stdin is None and sys.stdin.isatty() and sys.stderr.isatty()
     argv = list(argv)
@@ -124,11 +131,12 @@ def run(
     out, err = _Stream(on_stdout, keep_stdout), _Stream(on_stderr, True)
     result = Result(argv=argv, returncode=-1, stdout=b"", stderr=b"")
     writer: threading.Thread | None = None
+    feed_errors: list[BaseException] = []
     if stdin is not None and proc.stdin is not None:
-        writer = threading.Thread(target=_feed_stdin, args=(proc.stdin, stdin), daemon=True)
+        writer = threading.Thread(target=_feed_stdin, args=(proc, stdin, feed_errors), daemon=True)
         writer.start()
     try:
-        _pump(proc, out, err, settings, result, interactive, started)
+        _pump(proc, out, err, settings, result, interactive, started, cancel)
     except BaseException:
         kill_group(proc)
         raise
@@ -137,7 +145,9 @@ def run(
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
-    kill_group(proc, grace=0) if result.timed_out or result.prompt else _reap(proc)
+    kill_group(proc, grace=0) if result.timed_out or result.prompt or feed_errors else _reap(proc)
+    if feed_errors:
+        raise feed_errors[0]
     result.returncode = proc.returncode if proc.returncode is not None else -1
     out.finish()
     err.finish()
@@ -155,10 +165,23 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _feed_stdin(pipe: object, data: bytes) -> None:
+def _feed_stdin(proc: subprocess.Popen[bytes], data: bytes | Iterable[bytes], errors: list[BaseException]) -> None:
+    pipe = proc.stdin
+    assert pipe is not None
+    try:
+        if isinstance(data, bytes):
+            pipe.write(data)
+        else:
+            for chunk in data:
+                pipe.write(chunk)
+                pipe.flush()
+    except (OSError, ValueError):
+        pass  # the child stopped reading (it exited or failed): its status tells what happened
+    except BaseException as e:  # noqa: BLE001 - the producer failed: stop the child, re-raised by run()
+        errors.append(e)
+        kill_group(proc, grace=0)
     with contextlib.suppress(OSError, ValueError):
-        pipe.write(data)  # type: ignore[attr-defined]
-        pipe.close()  # type: ignore[attr-defined]
+        pipe.close()
 
 
 def _pump(
@@ -169,6 +192,7 @@ def _pump(
     result: Result,
     interactive: bool,
     started: float,
+    cancel: threading.Event | None = None,
 ) -> None:
     sel = selectors.DefaultSelector()
     assert proc.stdout is not None and proc.stderr is not None
@@ -180,6 +204,8 @@ def _pump(
         while sel.get_map():
             events = sel.select(timeout=0.1)
             now = time.monotonic()
+            if cancel is not None and cancel.is_set():
+                raise TransportError(f"{os.path.basename(result.argv[0])} stopped: another part of the transfer failed", kind="tool_failed")
             for key, _ in events:
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
@@ -221,8 +247,16 @@ def _pump(
         result.prompt = out.question() or err.question()
 
 
+_TERMINAL = threading.Lock()  # tools run at once (a listing beside a read) ask one at a time
+
+
 def _relay(question: str, proc: subprocess.Popen[bytes]) -> None:
     """Ask the user ``question`` on the terminal and send the answer to the child."""
+    with _TERMINAL:
+        _ask(question, proc)
+
+
+def _ask(question: str, proc: subprocess.Popen[bytes]) -> None:
     import getpass
 
     secret = any(w in question.lower() for w in ("password", "passphrase", "code", "token", "secret"))

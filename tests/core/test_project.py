@@ -305,7 +305,7 @@ def test_status_fast_path_sees_every_kind_of_change(cli: Cli, tmp_path: Path, mo
 def test_a_full_disk_is_one_line_and_loses_nothing(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import lobs.pull
+    import lobs.fetch
     import lobs.push
 
     proj = make_project(cli, tmp_path)
@@ -329,7 +329,7 @@ def test_a_full_disk_is_one_line_and_loses_nothing(cli: Cli, tmp_path: Path, mon
 
     other = tmp_path / "other"
     shutil.copytree(proj, other, ignore=shutil.ignore_patterns(".lobs", "corpus"))
-    monkeypatch.setattr(lobs.pull, "_decode", full)
+    monkeypatch.setattr(lobs.fetch, "_decode", full)
     r = cli("pull", cwd=other)
     assert r.code == ExitCode.LOCAL_IO and len(r.err.splitlines()) == 2
     assert not (other / "data/corpus").exists() or not any((other / "data/corpus").iterdir())

@@ -46,3 +46,42 @@ def test_prefix_or_selective_download(tool: str, open_remote: OpenRemote, tmp_pa
         transfer_cmds = [a for a in ran if "ls" not in a and "lsjson" not in a and "list-objects-v2" not in a]
         whole_folder = any(any(arg.rstrip("/*").endswith("/objects") for arg in a) and "run" not in a and not any("files-from" in x or "--include" in x for x in a) for a in transfer_cmds)
         assert whole_folder == expect_prefix, ran
+
+
+@pytest.mark.parametrize("tool", S3_TOOLS)
+def test_prefix_download_reports_each_file_as_it_arrives(tool: str, open_remote: OpenRemote, tmp_path: Path) -> None:
+    """The tool's per-file events are recognised (rclone names them relative to the folder it
+    copies), so a pull can verify each file while the rest downloads, not after."""
+    remote = open_remote(tool)
+    assert isinstance(remote, CommandTransport)
+    src = tmp_path / "src"
+    src.mkdir()
+    items = []
+    for i in range(30):
+        p = src / f"f{i}"
+        p.write_bytes(os.urandom(300 + i))
+        items.append(Transfer(p, f"objects/{i % 3:02}/k{i}", 300 + i))
+    remote.upload(items, NullEvents())
+    done: list[str] = []
+
+    class Events:
+        def done(self, t: Transfer) -> None:
+            done.append(t.key)
+
+        def progress(self, n: int) -> None:
+            pass
+
+    during: list[int] = []
+    real_run = remote.run
+
+    def spy(argv: Any, **kw: Any) -> Any:
+        result = real_run(argv, **kw)
+        during.append(len(done))  # events seen while the tool ran
+        return result
+
+    remote.run = spy  # type: ignore[method-assign]
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    remote.download([Transfer(dst / f"o{i}", t.key, t.size) for i, t in enumerate(items)], Events())
+    assert sorted(done) == sorted(t.key for t in items)
+    assert during[-1] == len(items), f"only {during[-1]} of {len(items)} reported while {tool} ran"
