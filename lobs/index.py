@@ -21,17 +21,16 @@ import marshal
 import os
 import struct
 import time
-from collections import deque
 from collections.abc import Callable, Container, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
 import xxhash
 
 from lobs.fsutil import atomic_write_bytes
 from lobs.hashing import hash_bytes, hash_file
 from lobs.model import Entry
+from lobs.parallel import bounded_map
 from lobs.scan import LocalFile
 
 RACY_NS = 2_000_000_000
@@ -280,7 +279,7 @@ def hash_files(
     # million files make a few thousand tasks (a task costs more than hashing 100 bytes).
     ordered = sorted(todo, key=lambda f: -f.size)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done in _bounded_map(pool, lambda batch: [work(f) for f in batch], _batches(ordered), workers * 2):
+        for done in bounded_map(pool, lambda batch: [work(f) for f in batch], _batches(ordered), workers * 2):
             for f, digest in done:
                 if digest is None:
                     continue
@@ -307,21 +306,6 @@ def _batches(files: list[LocalFile]) -> Iterator[list[LocalFile]]:
         size += f.size
     if batch:
         yield batch
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterator[T], ahead: int) -> Iterator[R]:
-    """``pool.map`` that keeps at most ``ahead`` tasks queued (memory stays flat), in order."""
-    pending: deque[Future[R]] = deque()
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def resolve_hashes(

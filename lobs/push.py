@@ -10,8 +10,10 @@ import datetime as dt
 import os
 import shutil
 import threading
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from lobs import manifest as mf
@@ -20,6 +22,7 @@ from lobs.diff import Diff, diff_entries
 from lobs.errors import ConflictError, IntegrityError
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest, Stored
+from lobs.parallel import batched, bounded_map
 from lobs.progress import Progress
 from lobs.remote import Remote, TransferReporter
 from lobs.syncstate import SyncState
@@ -30,12 +33,19 @@ from lobs.workspace import Workspace
 CHUNK_BYTES = 1 << 30  # staged (compressed) bytes waiting to be sent, at most
 
 
-@dataclass
+@dataclass(slots=True)
 class Upload:
+    """One object to send: read from ``root / entry.path`` (no Path kept per file: a
+    million uploads would hold a million of them)."""
+
     entry: Entry  # the first entry with this content
     key: str
     codec: str
-    local: Path
+    root: Path
+
+    @property
+    def local(self) -> Path:
+        return self.root / self.entry.path
 
 
 @dataclass
@@ -134,7 +144,7 @@ def plan_push(
             codec = "none"  # the name x.zst is taken by a real file
         key = layout.object_key(e, codec)
         needed_keys.add(key)
-        uploads.append(Upload(e, key, codec, ws.root / e.path))
+        uploads.append(Upload(e, key, codec, ws.root))
     deletes: list[str] = []
     if layout.kind == "mirror":
         meta = layout.meta
@@ -146,12 +156,15 @@ def _codecs(ws: Workspace, entries: list[Entry], jobs: int) -> dict[str, str]:
     """path -> codec for each entry, sampled on a few threads (zstd and reads release the GIL)."""
     workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-sample") as pool:
-        found = pool.map(lambda e: choose_codec(ws.root / e.path, e.size, ws.compression), entries, chunksize=64)
+        def sample(batch: list[Entry]) -> list[str]:
+            return [choose_codec(ws.root / e.path, e.size, ws.compression) for e in batch]
+
+        found = (c for cs in bounded_map(pool, sample, batched(entries, 64), workers * 2) for c in cs)
         return {e.path: c for e, c in zip(entries, found, strict=True)}
 
 
-def _pkey(e: Entry) -> bytes:
-    return e.path.encode("utf-8")
+# Entries sort by path: scanned names are valid UTF-8, whose byte order is code point order.
+_pkey = attrgetter("path")
 
 
 class _Budget:
@@ -212,7 +225,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     ws = plan.ws
     staging = ws.state_dir / "staging" / f"push-{os.getpid()}"
     stored = dict(plan.stored)
-    paths = {u.key: (u.entry.path, u.entry.size) for u in plan.uploads}
+    paths = _UploadPaths({u.key: u for u in plan.uploads})
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
     feed = Feed()
     budget = _Budget(CHUNK_BYTES, feed)
@@ -232,8 +245,12 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
                     feed.put(_stage(u, staging, ws, stored))
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-compress") as pool:
-                for _ in pool.map(one, packed):
-                    pass
+                def some(batch: list[Upload]) -> None:
+                    for u in batch:
+                        one(u)
+
+                for _ in bounded_map(pool, some, batched(packed, 16), workers * 2):
+                    pass  # a task per 16 files, a few tasks queued: no future per file
             feed.close()
         except BaseException as e:  # noqa: BLE001 - handed to the transport, raised in the uploading thread
             feed.fail(e)
@@ -258,7 +275,8 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
         message=plan.message,
         entries=entries,
     )
-    snap_id, packed = remote.write_snapshot(mf.encode(manifest))
+    snap_id, packed = mf.pack(manifest)  # streamed: the JSON is never whole in memory
+    remote.write_packed_snapshot(snap_id, packed)
     ws.cache_manifest(snap_id, packed=packed)
     remote.write_ref(snap_id)
     if plan.deletes:
@@ -267,6 +285,23 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             progress.item("delete", k, 0)
     ws.set_base(SyncState(ws.remote_name, snap_id, len(entries), manifest.total_size))
     return snap_id, manifest
+
+
+class _UploadPaths(Mapping[str, tuple[str, int]]):
+    """key -> (path, size) of the uploads, computed on lookup (no tuple kept per file)."""
+
+    def __init__(self, by_key: dict[str, Upload]) -> None:
+        self._by_key = by_key
+
+    def __getitem__(self, key: str) -> tuple[str, int]:
+        u = self._by_key[key]
+        return u.entry.path, u.entry.size
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_key)
+
+    def __len__(self) -> int:
+        return len(self._by_key)
 
 
 def _stage(u: Upload, staging: Path, ws: Workspace, stored: dict[str, Stored]) -> Transfer:

@@ -11,7 +11,7 @@ and validated as untrusted input.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import zstandard
@@ -65,7 +65,7 @@ class Layout:
 class TransferReporter:
     """Turns a transport's per-object events into Progress calls, keys mapped back to paths."""
 
-    def __init__(self, progress: Progress, action: str, paths: dict[str, tuple[str, int]]) -> None:
+    def __init__(self, progress: Progress, action: str, paths: Mapping[str, tuple[str, int]]) -> None:
         self._progress, self._action, self._paths = progress, action, paths
 
     def done(self, transfer: Transfer) -> None:
@@ -109,8 +109,13 @@ class Remote:
         """Store a snapshot; returns its id and the compressed bytes that were stored."""
         snap_id = mf.snapshot_id(data)
         packed = zstandard.ZstdCompressor(level=9).compress(data)
-        self.transport.write(self.layout.snapshot_key(snap_id), packed)
+        self.write_packed_snapshot(snap_id, packed)
         return snap_id, packed
+
+    def write_packed_snapshot(self, snap_id: str, packed: bytes) -> None:
+        """Store a snapshot already compressed (:func:`lobs.manifest.pack`); ``snap_id``
+        must be the sha256 of its canonical bytes."""
+        self.transport.write(self.layout.snapshot_key(snap_id), packed)
 
     def resolve_snapshot(self, prefix: str) -> str:
         """Expand an abbreviated id (>= 4 hex digits) by listing snapshots."""

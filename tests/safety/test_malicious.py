@@ -72,7 +72,7 @@ class World:
         assert cli("pull", str(self.remote), "dst").code == 0
         self.good_id = (self.remote / "refs" / "HEAD").read_text().strip()
         packed = (self.remote / "snapshots" / f"{self.good_id}.json.zst").read_bytes()
-        self.good: Doc = json.loads(zstandard.ZstdDecompressor().decompress(packed))
+        self.good: Doc = json.loads(zstandard.ZstdDecompressor().decompressobj().decompress(packed))
 
     def doc(self) -> Doc:
         d = copy.deepcopy(self.good)
