@@ -31,8 +31,19 @@ class Obj:
         self.json = False
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from lobs.scan import ACCELERATED
+
+    walk = "C helper lobs._dirstat" if ACCELERATED else "pure Python (no C compiler at install)"
+    click.echo(f"lobs, version {__version__} (directory walk: {walk})")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="lobs")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version (and how folders are walked) and exit.")
 @click.option("-v", "--verbose", count=True, help="More output (per-file lines, commands run).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
 @click.pass_obj

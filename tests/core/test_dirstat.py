@@ -9,6 +9,7 @@ import pytest
 
 from lobs import scan as scan_mod
 from lobs.ignore import Rules
+from tests.conftest import Cli
 from tests.trees import INVALID_UTF8_NAME, NEWLINE_NAME, build_tree
 
 
@@ -72,3 +73,11 @@ def test_scan_gives_the_same_result_with_and_without_the_accelerator(tmp_path: P
     assert sorted(fast.bad_names) == sorted(slow.bad_names) and len(fast.bad_names) == 2
     assert not any(f.path.startswith("bin/") or f.path.endswith(".csv") for f in fast.files)
     assert len(fast.files) > 60
+
+
+def test_version_says_how_folders_are_walked(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = cli("--version")
+    assert r.code == 0 and r.out.startswith("lobs, version ")
+    assert ("C helper lobs._dirstat" in r.out) == scan_mod.ACCELERATED
+    monkeypatch.setattr(scan_mod, "ACCELERATED", False)
+    assert "pure Python" in cli("--version").out
