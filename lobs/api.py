@@ -26,7 +26,6 @@ from lobs.model import Entry, Manifest
 from lobs.progress import NullProgress, Progress
 from lobs.remote import Layout, Remote
 from lobs.syncstate import SyncState
-from lobs.transport import open_transport
 from lobs.transport.spec import RemoteSpec
 from lobs.workspace import Workspace, adhoc_workspace, project_workspace
 
@@ -334,6 +333,8 @@ class Listing:
 
 def ls(ctx: Context, rc: RemoteConfig, path: str | None, snapshot: str | None, transports: Mapping[str, object]) -> Listing:
     """The targets a remote holds (no path), or the files of one target's snapshot."""
+    from lobs.transport.registry import open_transport
+
     transport = open_transport(rc.spec, transports)
     try:
         if path is None and rc.layout == "cas":

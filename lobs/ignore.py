@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 BUILTIN_DIRS = frozenset((".lobs", ".git"))  # never tracked, at any depth
 BUILTIN_PREFIXES = (".lobs-tmp-", ".lobs-staging-")  # lobs' own temp files and staging folders
@@ -31,6 +33,12 @@ class Layer:
     spec: pathspec.GitIgnoreSpec
 
 
+def _spec(lines: Sequence[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec  # only when there are patterns: a plain tree never loads it
+
+    return pathspec.GitIgnoreSpec.from_lines(list(lines))
+
+
 class Rules:
     """An immutable stack of ignore layers; ``child`` adds a directory's own files."""
 
@@ -40,14 +48,14 @@ class Rules:
 
     @staticmethod
     def root(exclude: Sequence[str] = (), include: Sequence[str] = ()) -> Rules:
-        layers = (Layer("", pathspec.GitIgnoreSpec.from_lines(list(exclude))),) if exclude else ()
-        inc = pathspec.GitIgnoreSpec.from_lines(list(include)) if include else None
+        layers = (Layer("", _spec(exclude)),) if exclude else ()
+        inc = _spec(include) if include else None
         return Rules(layers, inc)
 
     def child(self, base: str, lines: list[str]) -> Rules:
         if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
             return self
-        return Rules(self.layers + (Layer(base, pathspec.GitIgnoreSpec.from_lines(lines)),), self.include)
+        return Rules(self.layers + (Layer(base, _spec(lines)),), self.include)
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         """Is the target-relative path ``rel`` excluded? Deepest matching layer wins.

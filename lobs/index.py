@@ -22,7 +22,6 @@ import os
 import struct
 import time
 from collections.abc import Callable, Container, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import xxhash
@@ -30,7 +29,6 @@ import xxhash
 from lobs.fsutil import atomic_write_bytes
 from lobs.hashing import hash_bytes, hash_file
 from lobs.model import Entry
-from lobs.parallel import bounded_map
 from lobs.scan import LocalFile
 
 RACY_NS = 2_000_000_000
@@ -273,6 +271,10 @@ def hash_files(
         except FileNotFoundError:
             return f, None
         return f, digest
+
+    from concurrent.futures import ThreadPoolExecutor  # here: a clean status never hashes
+
+    from lobs.parallel import bounded_map
 
     workers = jobs if jobs > 0 else (os.cpu_count() or 2)
     # Big files first so that the pool ends evenly; small files in batches, so that a

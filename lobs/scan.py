@@ -17,8 +17,8 @@ import gc
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -119,17 +119,43 @@ Job = tuple[str, str, Rules]  # (absolute dir, relative dir ending in "/" or "",
 def _walk_tree(root: str, rules: Rules, res: ScanResult) -> None:
     """Walk breadth-first, one level of directories at a time (listed in parallel)."""
     level: list[Job] = [(root, "", rules)]
-    pool = ThreadPoolExecutor(THREADS) if ACCELERATED else None
-    try:
-        while level:
-            nxt: list[Job] = []
-            listings = pool.map(_listing, [j[0] for j in level]) if pool and len(level) > 1 else map(_listing, [j[0] for j in level])
-            for job, listing in zip(level, listings):
-                _one_dir(job, listing, res, nxt)
-            level = nxt
-    finally:
-        if pool:
-            pool.shutdown(wait=True, cancel_futures=True)
+    while level:
+        nxt: list[Job] = []
+        paths = [j[0] for j in level]
+        listings = _threaded_map(_listing, paths) if ACCELERATED and len(level) > 1 else map(_listing, paths)
+        for job, listing in zip(level, listings):
+            _one_dir(job, listing, res, nxt)
+        level = nxt
+
+
+def _threaded_map(fn: Callable[[str], Listing | OSError], items: list[str]) -> list[Listing | OSError]:
+    """``[fn(x) for x in items]`` on THREADS threads (plain threads: concurrent.futures
+    costs more to import than a status spends here)."""
+    out: list[Listing | OSError | None] = [None] * len(items)
+    todo = iter(range(len(items)))
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        while True:
+            with lock:
+                i = next(todo, None)
+            if i is None:
+                return
+            try:
+                out[i] = fn(items[i])
+            except BaseException as e:  # noqa: BLE001 - re-raised by the caller's thread
+                failed.append(e)
+                return
+
+    threads = [threading.Thread(target=work, name="lobs-scan", daemon=True) for _ in range(min(THREADS, len(items)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failed:
+        raise failed[0]
+    return out  # type: ignore[return-value]  # every slot was filled
 
 
 def _listing(path: str) -> Listing | OSError:

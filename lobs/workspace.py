@@ -29,7 +29,6 @@ from lobs.ignore import Rules
 from lobs.model import Entry, Manifest, Stored
 from lobs.remote import Layout, Remote, decode_snapshot
 from lobs.syncstate import LOCK_NAME, LockFile, StateFile, SyncState
-from lobs.transport import open_transport
 
 
 @dataclass
@@ -104,6 +103,8 @@ class Workspace:
                     shutil.rmtree(d, ignore_errors=True)
 
     def open_remote(self) -> Remote:
+        from lobs.transport.registry import open_transport
+
         transport = open_transport(self.remote_cfg.spec, self.user_transports)
         return Remote(transport, self.layout, self.remote_cfg.spec.display)
 

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import IO
 
 from lobs import api
+from lobs.archive import DEFAULT_MAX_SIZE
 from lobs.archive.importer import Extracted, extract
 from lobs.archive.place import check_destination, place
 from lobs.archive.track import track_import
 from lobs.errors import NotFoundError, UsageError
 
-DEFAULT_MAX_SIZE = 64 << 30  # decompressed bytes allowed for an archive with no manifest
 SUFFIXES = (".tar.zst", ".tar.zstd", ".tzst", ".tar")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from lobs import api
-from lobs.archive.unpack import DEFAULT_MAX_SIZE, import_archive
+from lobs.archive import DEFAULT_MAX_SIZE
 from lobs.cli.common import emit_json, json_option, remote_flags
 from lobs.cli.output import human, make_progress, plural
 from lobs.errors import UsageError
@@ -97,6 +97,8 @@ def import_(obj: Any, src: str, output: str | None, force: bool, track: bool, re
     ctx = _context(obj, json_mode, 0, False)
     cap = parse_size(max_size) if max_size else DEFAULT_MAX_SIZE
     try:
+        from lobs.archive.unpack import import_archive  # only this command needs it
+
         r = import_archive(ctx, src, output, force=force, track=track, remote=remote_name, max_size=cap)
     finally:
         ctx.progress.close()
