@@ -7,6 +7,7 @@ re-run lists the remote's objects and sends only what is still missing.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import shutil
 import threading
@@ -28,6 +29,7 @@ from lobs.transport.feed import Feed
 from lobs.workspace import Workspace
 
 CHUNK_BYTES = 1 << 30  # staged (compressed) bytes waiting to be sent, at most
+FIRST_BATCH = 256  # compressed files handed over as a batch of their own (unless processes start slowly)
 
 
 @dataclass
@@ -227,9 +229,14 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             if raw and packed:
                 feed.flush()
 
+            made = itertools.count(1)
+            early = len(packed) > 2 * FIRST_BATCH and not remote.transport.capabilities.slow_start
+
             def one(u: Upload) -> None:
                 if budget.acquire(u.key, u.entry.size):
                     feed.put(_stage(u, staging, ws, stored))
+                    if next(made) == FIRST_BATCH and early:
+                        feed.flush()  # the tool starts on small files while the rest compress
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-compress") as pool:
                 for _ in pool.map(one, packed):
