@@ -26,6 +26,7 @@ from lobs.remote import Remote, TransferReporter
 from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
 from lobs.transport.feed import Feed
+from lobs.upload_budget import Budget, Sent
 from lobs.workspace import Workspace
 
 CHUNK_BYTES = 1 << 30  # staged (compressed) bytes waiting to be sent, at most
@@ -156,52 +157,6 @@ def _pkey(e: Entry) -> bytes:
     return e.path.encode("utf-8")
 
 
-class _Budget:
-    """Bytes of staged (compressed) files not yet sent: the producer waits above ``limit``
-    so that staging never holds much more than CHUNK_BYTES on disk."""
-
-    def __init__(self, limit: int, feed: Feed) -> None:
-        self.limit, self.used, self.feed = limit, 0, feed
-        self.held: dict[str, int] = {}
-        self.cond = threading.Condition()
-        self.stopped = False
-
-    def acquire(self, key: str, n: int) -> bool:
-        """Reserve ``n`` bytes for ``key``; False once the push is stopping."""
-        with self.cond:
-            if self.used and self.used + n > self.limit:
-                self.feed.flush()  # let the transport start on what is ready, which frees the budget
-            while self.used and self.used + n > self.limit and not self.stopped:
-                self.cond.wait()
-            self.used += n
-            self.held[key] = n
-            return not self.stopped
-
-    def release(self, key: str) -> None:
-        with self.cond:
-            self.used -= self.held.pop(key, 0)
-            self.cond.notify_all()
-
-    def stop(self) -> None:
-        with self.cond:
-            self.stopped = True
-            self.cond.notify_all()
-
-
-class _Sent:
-    """Transfer events: report progress, and free the staging budget of what was sent."""
-
-    def __init__(self, reporter: TransferReporter, budget: _Budget) -> None:
-        self.reporter, self.budget = reporter, budget
-
-    def done(self, transfer: Transfer) -> None:
-        self.budget.release(transfer.key)
-        self.reporter.done(transfer)
-
-    def progress(self, nbytes: int) -> None:
-        self.reporter.progress(nbytes)
-
-
 def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int = 0) -> tuple[str, Manifest]:
     """Send objects, then the snapshot, then the ref. Returns (snapshot id, manifest).
 
@@ -217,7 +172,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     paths = {u.key: (u.entry.path, u.entry.size) for u in plan.uploads}
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
     feed = Feed()
-    budget = _Budget(CHUNK_BYTES, feed)
+    budget = Budget(CHUNK_BYTES, feed)
     workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
 
     def produce() -> None:
@@ -248,7 +203,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     producer = threading.Thread(target=produce, name="lobs-stage", daemon=True)
     producer.start()
     try:
-        remote.transport.upload_feed(feed, _Sent(TransferReporter(progress, "upload", paths), budget), jobs)
+        remote.transport.upload_feed(feed, Sent(TransferReporter(progress, "upload", paths), budget), jobs)
     finally:
         budget.stop()
         producer.join(timeout=0.1)
