@@ -7,6 +7,7 @@ re-run lists the remote's objects and sends only what is still missing.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import shutil
 import threading
@@ -28,9 +29,11 @@ from lobs.remote import Remote, TransferReporter
 from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
 from lobs.transport.feed import Feed
+from lobs.upload_budget import Budget, Sent
 from lobs.workspace import Workspace
 
 CHUNK_BYTES = 1 << 30  # staged (compressed) bytes waiting to be sent, at most
+FIRST_BATCH = 256  # compressed files handed over as a batch of their own (unless processes start slowly)
 
 
 @dataclass(slots=True)
@@ -167,52 +170,6 @@ def _codecs(ws: Workspace, entries: list[Entry], jobs: int) -> dict[str, str]:
 _pkey = attrgetter("path")
 
 
-class _Budget:
-    """Bytes of staged (compressed) files not yet sent: the producer waits above ``limit``
-    so that staging never holds much more than CHUNK_BYTES on disk."""
-
-    def __init__(self, limit: int, feed: Feed) -> None:
-        self.limit, self.used, self.feed = limit, 0, feed
-        self.held: dict[str, int] = {}
-        self.cond = threading.Condition()
-        self.stopped = False
-
-    def acquire(self, key: str, n: int) -> bool:
-        """Reserve ``n`` bytes for ``key``; False once the push is stopping."""
-        with self.cond:
-            if self.used and self.used + n > self.limit:
-                self.feed.flush()  # let the transport start on what is ready, which frees the budget
-            while self.used and self.used + n > self.limit and not self.stopped:
-                self.cond.wait()
-            self.used += n
-            self.held[key] = n
-            return not self.stopped
-
-    def release(self, key: str) -> None:
-        with self.cond:
-            self.used -= self.held.pop(key, 0)
-            self.cond.notify_all()
-
-    def stop(self) -> None:
-        with self.cond:
-            self.stopped = True
-            self.cond.notify_all()
-
-
-class _Sent:
-    """Transfer events: report progress, and free the staging budget of what was sent."""
-
-    def __init__(self, reporter: TransferReporter, budget: _Budget) -> None:
-        self.reporter, self.budget = reporter, budget
-
-    def done(self, transfer: Transfer) -> None:
-        self.budget.release(transfer.key)
-        self.reporter.done(transfer)
-
-    def progress(self, nbytes: int) -> None:
-        self.reporter.progress(nbytes)
-
-
 def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int = 0) -> tuple[str, Manifest]:
     """Send objects, then the snapshot, then the ref. Returns (snapshot id, manifest).
 
@@ -228,7 +185,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     paths = _UploadPaths({u.key: u for u in plan.uploads})
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
     feed = Feed()
-    budget = _Budget(CHUNK_BYTES, feed)
+    budget = Budget(CHUNK_BYTES, feed)
     workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
 
     def produce() -> None:
@@ -240,9 +197,14 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             if raw and packed:
                 feed.flush()
 
+            made = itertools.count(1)
+            early = len(packed) > 2 * FIRST_BATCH and not remote.transport.capabilities.slow_start
+
             def one(u: Upload) -> None:
                 if budget.acquire(u.key, u.entry.size):
                     feed.put(_stage(u, staging, ws, stored))
+                    if next(made) == FIRST_BATCH and early:
+                        feed.flush()  # the tool starts on small files while the rest compress
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-compress") as pool:
                 def some(batch: list[Upload]) -> None:
@@ -258,7 +220,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     producer = threading.Thread(target=produce, name="lobs-stage", daemon=True)
     producer.start()
     try:
-        remote.transport.upload_feed(feed, _Sent(TransferReporter(progress, "upload", paths), budget), jobs)
+        remote.transport.upload_feed(feed, Sent(TransferReporter(progress, "upload", paths), budget), jobs)
     finally:
         budget.stop()
         producer.join(timeout=0.1)

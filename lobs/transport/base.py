@@ -82,6 +82,7 @@ class Capabilities:
     batch: bool = True  # moves many files in a few processes
     byte_progress: bool = False  # reports bytes in flight, not only completed files
     server_side_delete_many: bool = True
+    slow_start: bool = False  # each process costs a lot to start (aws): batches as few as possible
     notes: list[str] = field(default_factory=list)
 
 

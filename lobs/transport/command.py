@@ -56,6 +56,7 @@ class CommandTransport(Transport):
         self.capabilities = Capabilities(
             batch="upload" in tdef.batch and "download" in tdef.batch,
             byte_progress=bool(tdef.capabilities.get("byte_progress", False)),
+            slow_start=bool(tdef.capabilities.get("slow_start", False)),
             server_side_delete_many="delete" in tdef.batch,
             notes=list(tdef.notes),
         )

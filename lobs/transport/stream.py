@@ -57,8 +57,8 @@ def upload_feed(t: CommandTransport, feed: Feed, events: TransferEvents, jobs: i
                     t.check_name(item.key)
                 run = BatchRun(t, "upload", cmd, batch, events, jobs, t.batch_context("upload", batch), cancel=cancel)
                 running.append(pool.submit(run.execute))
-                while sum(not f.done() for f in running) >= MAX_RUNNING:
-                    wait(running, return_when=FIRST_COMPLETED)
+                while len(busy := [f for f in running if not f.done()]) >= MAX_RUNNING:
+                    wait(busy, return_when=FIRST_COMPLETED)  # (not `running`: its finished ones return at once)
                 for f in running:
                     if f.done():
                         f.result()  # a failed batch stops us starting more
