@@ -125,9 +125,10 @@ def push(ctx: Context, ws: Workspace, *, force: bool = False, dry_run: bool = Fa
     """Push one workspace. Idempotent: re-running after an interruption finishes the job."""
     with target_lock(ws.lock_path, ws.name):
         ws.remove_dead_temps()
-        local = read_local(ws, ctx.progress, ctx.jobs)
         remote = ws.open_remote()
         try:
+            remote.prefetch_objects()  # the listing runs while the tree is hashed (a dry run needs it too)
+            local = read_local(ws, ctx.progress, ctx.jobs)
             from lobs.push import execute_push, plan_push
 
             plan = plan_push(ws, remote, local, force=force, message=message)
@@ -172,6 +173,8 @@ def pull(
         ws.remove_dead_temps()
         remote = ws.open_remote()
         try:
+            if not dry_run:
+                remote.prefetch_objects()  # listed (to choose how to download) while the ref and snapshot are read
             pin = ws.pin()
             if snapshot:
                 snap: str | None = remote.resolve_snapshot(snapshot)
