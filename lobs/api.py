@@ -19,7 +19,7 @@ from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConfigError, NotFoundError, UsageError
-from lobs.index import Index, clean_marker_matches, write_clean_marker
+from lobs.index import Index, clean_marker_matches, has_clean_marker, write_clean_marker
 from lobs.localstate import LocalState, mark_synced, read_local, scan_workspace
 from lobs.lock import target_lock
 from lobs.model import Entry, Manifest
@@ -235,26 +235,7 @@ def status(ctx: Context, ws: Workspace, *, check_remote: bool = False) -> Status
     base = ws.base()
     remote = ws.open_remote() if check_remote else None
     try:
-        scanned = scan_workspace(ws, ctx.progress)
-        if base is not None and clean_marker_matches(ws.index_path, scanned.files, base.snapshot, base.files):
-            index = None  # the same stats as when the rows last said clean: nothing to load
-        else:
-            index = Index(ws.index_path)
-        if base is not None and (index is None or index.is_clean(scanned.files, base.snapshot, base.files)):
-            # every file unchanged since the sync: no manifest to load, nothing to hash or diff
-            st = Status(ws, base, True, Diff(unchanged=base.files), skipped=scanned.skipped)
-            if index is not None:
-                index.save()  # a no-op unless the index was in an older format
-                write_clean_marker(ws.index_path, scanned.files, base.snapshot)
-        else:
-            index = index or Index(ws.index_path)
-            base_m = ws.base_manifest(remote) if base else None
-            algo = base_m.hash if base_m else None
-            local = read_local(ws, ctx.progress, ctx.jobs, algo=algo, scanned=scanned, index=index)
-            old = base_m.by_path() if base_m else {}
-            st = Status(ws, base, base is None or base_m is not None, diff_entries(old, local.entries), skipped=local.skipped)
-            if base is not None and base_m is not None and st.diff.empty:
-                mark_synced(local, base.snapshot, base_m)  # the next status takes the fast path
+        st = _status_by_marker(ctx, ws, base) or _status_by_index(ctx, ws, base, remote)
         if remote is not None:
             st.remote_ref = remote.read_ref()
             st.remote_checked = True
@@ -262,6 +243,35 @@ def status(ctx: Context, ws: Workspace, *, check_remote: bool = False) -> Status
     finally:
         if remote is not None:
             remote.transport.close()
+
+
+def _status_by_marker(ctx: Context, ws: Workspace, base: SyncState | None) -> Status | None:
+    """Clean, if the clean marker vouches for a walk with the same signature (no file is
+    listed, no index loaded); None when there is no marker or the walk differs."""
+    if base is None or not has_clean_marker(ws.index_path):
+        return None
+    walked = scan_workspace(ws, ctx.progress, files=False)
+    if not clean_marker_matches(ws.index_path, walked.signature, base.files, base.snapshot, base.files):
+        return None
+    return Status(ws, base, True, Diff(unchanged=base.files), skipped=walked.skipped)
+
+
+def _status_by_index(ctx: Context, ws: Workspace, base: SyncState | None, remote: Remote | None) -> Status:
+    scanned = scan_workspace(ws, ctx.progress)
+    index = Index(ws.index_path)
+    if base is not None and index.is_clean(scanned.files, base.snapshot, base.files):
+        # every file unchanged since the sync: no manifest to load, nothing to hash or diff
+        index.save()  # a no-op unless the index was in an older format
+        write_clean_marker(ws.index_path, scanned.signature, len(scanned.files), base.snapshot)
+        return Status(ws, base, True, Diff(unchanged=base.files), skipped=scanned.skipped)
+    base_m = ws.base_manifest(remote) if base else None
+    algo = base_m.hash if base_m else None
+    local = read_local(ws, ctx.progress, ctx.jobs, algo=algo, scanned=scanned, index=index)
+    old = base_m.by_path() if base_m else {}
+    st = Status(ws, base, base is None or base_m is not None, diff_entries(old, local.entries), skipped=local.skipped)
+    if base is not None and base_m is not None and st.diff.empty:
+        mark_synced(local, base.snapshot, base_m)  # the next status takes the fast path
+    return st
 
 
 def diff(ctx: Context, ws: Workspace, a: str | None = None, b: str | None = None) -> Diff:

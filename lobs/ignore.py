@@ -42,20 +42,24 @@ def _spec(lines: Sequence[str]) -> pathspec.GitIgnoreSpec:
 class Rules:
     """An immutable stack of ignore layers; ``child`` adds a directory's own files."""
 
-    def __init__(self, layers: tuple[Layer, ...], include: pathspec.GitIgnoreSpec | None) -> None:
+    def __init__(
+        self, layers: tuple[Layer, ...], include: pathspec.GitIgnoreSpec | None, source: tuple[tuple[str, ...], ...] = ()
+    ) -> None:
         self.layers = layers
         self.include = include
+        self.source = source  # the root's exclude and include lines (a fingerprint of the config)
 
     @staticmethod
     def root(exclude: Sequence[str] = (), include: Sequence[str] = ()) -> Rules:
         layers = (Layer("", _spec(exclude)),) if exclude else ()
         inc = _spec(include) if include else None
-        return Rules(layers, inc)
+        source = (tuple(exclude), tuple(include))
+        return Rules(layers, inc, source)
 
     def child(self, base: str, lines: list[str]) -> Rules:
         if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
             return self
-        return Rules(self.layers + (Layer(base, _spec(lines)),), self.include)
+        return Rules(self.layers + (Layer(base, _spec(lines)),), self.include, self.source)
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         """Is the target-relative path ``rel`` excluded? Deepest matching layer wins.

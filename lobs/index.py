@@ -24,8 +24,6 @@ import time
 from collections.abc import Callable, Container, Iterator, Mapping
 from pathlib import Path
 
-import xxhash
-
 from lobs.fsutil import atomic_write_bytes
 from lobs.hashing import hash_bytes, hash_file
 from lobs.model import Entry
@@ -153,43 +151,36 @@ class Index:
 
 
 # The clean marker: when the rows say the tree is exactly the synced snapshot, status
-# remembers a signature of every scanned (path, stat key) beside the index. A later
-# status whose scan gives the same signature is clean without loading the index: the
-# same paths with the same size, mtime, ctime and inode are the files the rows vouched
-# for. Any save of the rows removes the marker.
-_CLEAN_MAGIC = "lobs.clean/1"
+# remembers the scan's signature (every folder walked: names, sizes, mtimes, ctimes,
+# inodes, modes, and the root rules; see lobs.scan) beside the index. A later status whose
+# scan gives the same signature is clean without loading the index: the walk saw exactly
+# what the rows vouched for. Any save of the rows removes the marker.
+_CLEAN_MAGIC = "lobs.clean/2"
 
 
 def clean_marker_path(index_path: Path) -> Path:
     return index_path.with_name(index_path.name + ".clean")
 
 
-def tree_signature(files: list[LocalFile]) -> str | None:
-    """xxh128 over every path and packed stat key, in order; None if a stat does not pack."""
-    h = xxhash.xxh3_128()
-    h.update("\0".join([f.path for f in files]).encode("utf-8", "surrogateescape"))
-    pack = _KEY.pack
-    try:
-        h.update(b"".join([pack(f.size, f.mtime_ns, f.ctime_ns, f.ino) for f in files]))
-    except struct.error:
-        return None
-    return h.hexdigest()
+def has_clean_marker(index_path: Path) -> bool:
+    return clean_marker_path(index_path).exists()
 
 
-def clean_marker_matches(index_path: Path, files: list[LocalFile], snap_id: str, count: int) -> bool:
+def clean_marker_matches(index_path: Path, signature: str, count: int, snap_id: str, synced_count: int) -> bool:
+    """Does the marker vouch for a scan with this ``signature`` (:attr:`ScanResult.signature`)
+    and ``count`` files, synced to ``snap_id`` of ``synced_count`` files?"""
     try:
         magic, snap, n, sig = clean_marker_path(index_path).read_text(encoding="utf-8").split()
     except (OSError, ValueError, UnicodeDecodeError):
         return False
-    return magic == _CLEAN_MAGIC and snap == snap_id and n == str(count) == str(len(files)) and sig == tree_signature(files)
+    return magic == _CLEAN_MAGIC and snap == snap_id and n == str(count) == str(synced_count) and bool(signature) and sig == signature
 
 
-def write_clean_marker(index_path: Path, files: list[LocalFile], snap_id: str) -> None:
-    """Call only right after :meth:`Index.is_clean` said True for ``files``. Never raises."""
-    sig = tree_signature(files)
-    if sig is not None:
+def write_clean_marker(index_path: Path, signature: str, count: int, snap_id: str) -> None:
+    """Call only right after :meth:`Index.is_clean` said True for the same scan. Never raises."""
+    if signature:
         with contextlib.suppress(OSError):
-            atomic_write_bytes(clean_marker_path(index_path), f"{_CLEAN_MAGIC} {snap_id} {len(files)} {sig}\n".encode())
+            atomic_write_bytes(clean_marker_path(index_path), f"{_CLEAN_MAGIC} {snap_id} {count} {signature}\n".encode())
 
 
 def _load(data: bytes) -> tuple[dict[str, bytes], dict[str, str]]:

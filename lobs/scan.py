@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import gc
 import os
+import queue
 import re
 import stat
+import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
+
+import xxhash
 
 from lobs.errors import NotFoundError, UnsupportedError
 from lobs.ignore import IGNORE_FILES, Rules, builtin_excluded, read_ignore_lines
@@ -43,13 +47,19 @@ class ScanResult:
     files: list[LocalFile] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # special files, with reason
     bad_names: list[str] = field(default_factory=list)
+    # (relative folder, digest of its names and packed stats) for every folder walked
+    folders: list[tuple[str, bytes]] = field(default_factory=list)
+    signature: str = ""  # see :func:`scan`
+    signature_only: bool = False  # walk for the signature, list no files
 
     def by_path(self) -> dict[str, LocalFile]:
         return {f.path: f for f in self.files}
 
 
 _BAD_NAME = re.compile("[\n\r\udc80-\udcff]")  # line breaks; bytes that were not UTF-8
-Listing = list[tuple[str, int, int, int, int, int]]  # name, st_mode, size, mtime_ns, ctime_ns, inode
+Rows = list[tuple[str, int, int, int, int, int]]  # name, st_mode, size, mtime_ns, ctime_ns, inode
+Listing = tuple[Rows, bytes]  # the rows, and their stats packed as STAT_ROW, in row order
+STAT_ROW = struct.Struct("<qqqQI")  # size, mtime_ns, ctime_ns, inode, mode
 _S_IFMT, _S_IFREG, _S_IFDIR, _S_IFLNK = 0o170000, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
 
 
@@ -57,16 +67,17 @@ def _bad_name(name: str) -> bool:
     return _BAD_NAME.search(name) is not None
 
 
-def scan(root: Path, rules: Rules, *, strict_names: bool = True) -> ScanResult:
+def scan(root: Path, rules: Rules, *, strict_names: bool = True, files: bool = True) -> ScanResult:
     """List the tracked files under ``root``, sorted by path (UTF-8 byte order).
 
-    Raises NotFoundError if ``root`` is not a directory,
+    ``files=False`` walks the same folders and gives the same ``signature``, ``skipped``
+    and ``bad_names`` but lists no files (a clean status needs only the signature). Raises NotFoundError if ``root`` is not a directory,
     UnsupportedError listing every unrepresentable name when ``strict_names`` (else
     they are in ``bad_names``).
     """
     if not root.is_dir():
         raise NotFoundError(f"{root} is not a directory", "check the target's path")
-    res = ScanResult()
+    res = ScanResult(signature_only=not files)
     gc_was_on = gc.isenabled()
     gc.disable()  # a walk makes a long-lived object per file and no cycles: collecting is pure cost
     try:
@@ -74,6 +85,7 @@ def scan(root: Path, rules: Rules, *, strict_names: bool = True) -> ScanResult:
     finally:
         if gc_was_on:
             gc.enable()
+    res.signature = _signature(rules, res.folders)
     if res.bad_names:
         # surrogate escapes do not sort like their bytes; valid UTF-8 sorts by code point
         res.files.sort(key=lambda f: f.path.encode("utf-8", "surrogateescape"))
@@ -91,7 +103,7 @@ def scan(root: Path, rules: Rules, *, strict_names: bool = True) -> ScanResult:
 
 def _py_list_dir(path: str) -> Listing:
     """The pure-Python twin of ``lobs._dirstat.list_dir`` (same rows, same errors)."""
-    out: Listing = []
+    out: Rows = []
     with os.scandir(path) as it:
         for e in it:
             try:
@@ -99,7 +111,7 @@ def _py_list_dir(path: str) -> Listing:
             except FileNotFoundError:
                 continue  # vanished while we looked
             out.append((e.name, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    return out
+    return out, b"".join([STAT_ROW.pack(size, m, c, ino, mode) for _, mode, size, m, c, ino in out])
 
 
 list_dir: Callable[[str], Listing]
@@ -117,24 +129,26 @@ Job = tuple[str, str, Rules]  # (absolute dir, relative dir ending in "/" or "",
 
 
 def _walk_tree(root: str, rules: Rules, res: ScanResult) -> None:
-    """Walk breadth-first, one level of directories at a time (listed in parallel)."""
+    """Walk breadth-first, one level of directories at a time; with the C helper, a level's
+    folders are listed on threads and each is processed here as soon as it is listed."""
     level: list[Job] = [(root, "", rules)]
     while level:
         nxt: list[Job] = []
-        paths = [j[0] for j in level]
-        listings = _threaded_map(_listing, paths) if ACCELERATED and len(level) > 1 else map(_listing, paths)
-        for job, listing in zip(level, listings):
-            _one_dir(job, listing, res, nxt)
+        if ACCELERATED and len(level) > 1:
+            for i, listing in _listed_as_ready([j[0] for j in level]):
+                _one_dir(level[i], listing, res, nxt)
+        else:
+            for job in level:
+                _one_dir(job, _listing(job[0]), res, nxt)
         level = nxt
 
 
-def _threaded_map(fn: Callable[[str], Listing | OSError], items: list[str]) -> list[Listing | OSError]:
-    """``[fn(x) for x in items]`` on THREADS threads (plain threads: concurrent.futures
-    costs more to import than a status spends here)."""
-    out: list[Listing | OSError | None] = [None] * len(items)
-    todo = iter(range(len(items)))
+def _listed_as_ready(paths: list[str]) -> Iterator[tuple[int, Listing | OSError]]:
+    """(index, listing) of every path, listed on THREADS threads, in the order they finish
+    (plain threads: concurrent.futures costs more to import than a status spends here)."""
+    todo = iter(range(len(paths)))
     lock = threading.Lock()
-    failed: list[BaseException] = []
+    done: queue.SimpleQueue[tuple[int, Listing | OSError] | BaseException] = queue.SimpleQueue()
 
     def work() -> None:
         while True:
@@ -143,19 +157,37 @@ def _threaded_map(fn: Callable[[str], Listing | OSError], items: list[str]) -> l
             if i is None:
                 return
             try:
-                out[i] = fn(items[i])
-            except BaseException as e:  # noqa: BLE001 - re-raised by the caller's thread
-                failed.append(e)
+                done.put((i, _listing(paths[i])))
+            except BaseException as e:  # noqa: BLE001 - re-raised by the walking thread
+                done.put(e)
                 return
 
-    threads = [threading.Thread(target=work, name="lobs-scan", daemon=True) for _ in range(min(THREADS, len(items)))]
+    threads = [threading.Thread(target=work, name="lobs-scan", daemon=True) for _ in range(min(THREADS, len(paths)))]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
-    if failed:
-        raise failed[0]
-    return out  # type: ignore[return-value]  # every slot was filled
+    try:
+        for _ in range(len(paths)):
+            item = done.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        with lock:
+            for _ in todo:  # stop the others (on an error, or Ctrl-C in this thread)
+                pass
+        for t in threads:
+            t.join()
+
+
+def _signature(rules: Rules, folders: list[tuple[str, bytes]]) -> str:
+    """A fingerprint of everything the walk looked at: the root rules from lobs.yml, then
+    per folder (in path order) its names and every entry's size, mtime, ctime, inode and
+    mode, ignored entries included. Equal signatures mean an equal result: .gitignore and
+    .lobsignore files are entries too, and any edit of a file or link changes its ctime."""
+    h = xxhash.xxh3_128(repr(rules.source).encode("utf-8", "surrogateescape"))
+    for rel_dir, digest in sorted(folders):
+        h.update(rel_dir.encode("utf-8", "surrogateescape") + b"\0" + digest)
+    return h.hexdigest()
 
 
 def _listing(path: str) -> Listing | OSError:
@@ -165,16 +197,20 @@ def _listing(path: str) -> Listing | OSError:
         return e
 
 
-def _one_dir(job: Job, listing: Listing | OSError, res: ScanResult, subdirs: list[Job]) -> None:
+def _one_dir(job: Job, listed: Listing | OSError, res: ScanResult, subdirs: list[Job]) -> None:
     """Add one directory's tracked files to ``res`` and its tracked subdirectories to ``subdirs``."""
     abs_dir, rel_dir, rules = job
-    if isinstance(listing, PermissionError):
+    if isinstance(listed, PermissionError):
         res.skipped.append(f"{rel_dir or '.'}: permission denied")
+        res.folders.append((rel_dir, b"unreadable"))
         return
-    if isinstance(listing, OSError):
+    if isinstance(listed, OSError):
         return  # the directory vanished while we looked
+    listing, stats = listed
     names = [row[0] for row in listing]
-    if _BAD_NAME.search("/".join(names)) is not None:
+    joined = "/".join(names)  # "/" is the one character no name holds
+    res.folders.append((rel_dir, xxhash.xxh3_128_digest(joined.encode("utf-8", "surrogateescape") + b"\0" + stats)))
+    if _BAD_NAME.search(joined) is not None:
         for row in listing:
             if _bad_name(row[0]):
                 res.bad_names.append(rel_dir + row[0] + ("/" if row[1] & _S_IFMT == _S_IFDIR else ""))
@@ -183,11 +219,11 @@ def _one_dir(job: Job, listing: Listing | OSError, res: ScanResult, subdirs: lis
         if ig in names:
             rules = rules.child(rel_dir, read_ignore_lines(os.path.join(abs_dir, ig)))
     layered, include = bool(rules.layers), rules.include
-    files = res.files
+    files, sig_only = res.files, res.signature_only
     for name, mode, size, mtime_ns, ctime_ns, ino in listing:
         kind = mode & _S_IFMT
         if kind == _S_IFREG:
-            if name[0] == "." and builtin_excluded(name, False):
+            if sig_only or (name[0] == "." and builtin_excluded(name, False)):
                 continue
             rel = rel_dir + name
             if (layered and rules.ignored(rel, False)) or (include is not None and not rules.included(rel)):
@@ -199,6 +235,8 @@ def _one_dir(job: Job, listing: Listing | OSError, res: ScanResult, subdirs: lis
                 continue
             subdirs.append((os.path.join(abs_dir, name), rel + "/", rules))
         elif kind == _S_IFLNK:
+            if sig_only:
+                continue
             rel = rel_dir + name
             if (name[0] == "." and builtin_excluded(name, False)) or (layered and rules.ignored(rel, False)):
                 continue

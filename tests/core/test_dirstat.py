@@ -38,7 +38,7 @@ def test_list_dir_matches_scandir_on_every_folder_of_the_hostile_tree(tmp_path: 
     root = _hostile(tmp_path)
     seen = 0
     for d, _, _ in os.walk(root):
-        assert sorted(list_dir(d)) == sorted(scan_mod._py_list_dir(d))
+        assert list_dir(d) == scan_mod._py_list_dir(d)  # same rows, same packed stats, same order
         seen += 1
     assert seen > 40  # the deep chain is walked too
 
@@ -69,7 +69,7 @@ def test_scan_gives_the_same_result_with_and_without_the_accelerator(tmp_path: P
     monkeypatch.setattr(scan_mod, "list_dir", scan_mod._py_list_dir)
     monkeypatch.setattr(scan_mod, "ACCELERATED", False)
     slow = scan_mod.scan(root, Rules.root(exclude=["bin/"]), strict_names=False)
-    assert fast.files == slow.files and fast.skipped == slow.skipped
+    assert fast.files == slow.files and fast.skipped == slow.skipped and fast.signature == slow.signature
     assert sorted(fast.bad_names) == sorted(slow.bad_names) and len(fast.bad_names) == 2
     assert not any(f.path.startswith("bin/") or f.path.endswith(".csv") for f in fast.files)
     assert len(fast.files) > 60
@@ -81,3 +81,25 @@ def test_version_says_how_folders_are_walked(cli: Cli, monkeypatch: pytest.Monke
     assert ("C helper lobs._dirstat" in r.out) == scan_mod.ACCELERATED
     monkeypatch.setattr(scan_mod, "ACCELERATED", False)
     assert "pure Python" in cli("--version").out
+
+
+def test_scan_signature_changes_with_anything_the_walk_sees(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "x.txt").write_text("x")
+    (root / "a" / "b" / "y.txt").write_text("y")
+    (root / "a" / "skip.log").write_text("s")
+
+    def sig(**kw: list[str]) -> str:
+        return scan_mod.scan(root, Rules.root(**kw)).signature
+
+    first = sig()
+    assert first and sig() == first  # stable while nothing changes
+    walked = scan_mod.scan(root, Rules.root(), files=False)  # the walk status does first
+    assert walked.signature == first and walked.files == []
+    assert sig(exclude=["*.log"]) != first  # the rules are part of it
+    (root / "a" / "b" / "y.txt").write_text("Y")  # same size; ctime moves
+    second = sig()
+    assert second != first
+    (root / "a" / "b" / "new").mkdir()
+    assert sig() != second  # an empty folder is seen too
