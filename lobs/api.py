@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lobs import config as cfgmod
+from lobs.clean_marker import clean_marker_matches, has_clean_marker, write_clean_marker
 from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConfigError, NotFoundError, UsageError
-from lobs.index import Index, clean_marker_matches, has_clean_marker, write_clean_marker
+from lobs.index import Index
 from lobs.localstate import LocalState, mark_synced, read_local, scan_workspace
 from lobs.lock import target_lock
 from lobs.model import Entry, Manifest

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Container, Iterator, Mapping
 from pathlib import Path
 
+from lobs.clean_marker import clean_marker_path
 from lobs.fsutil import atomic_write_bytes
 from lobs.hashing import hash_bytes, hash_file
 from lobs.model import Entry
@@ -148,39 +149,6 @@ class Index:
             clean_marker_path(self.path).unlink()  # rows change: the marker is recomputed from them
         atomic_write_bytes(self.path, MAGIC + marshal.dumps((self.meta, self._rows)))
         self._changed = False
-
-
-# The clean marker: when the rows say the tree is exactly the synced snapshot, status
-# remembers the scan's signature (every folder walked: names, sizes, mtimes, ctimes,
-# inodes, modes, and the root rules; see lobs.scan) beside the index. A later status whose
-# scan gives the same signature is clean without loading the index: the walk saw exactly
-# what the rows vouched for. Any save of the rows removes the marker.
-_CLEAN_MAGIC = "lobs.clean/2"
-
-
-def clean_marker_path(index_path: Path) -> Path:
-    return index_path.with_name(index_path.name + ".clean")
-
-
-def has_clean_marker(index_path: Path) -> bool:
-    return clean_marker_path(index_path).exists()
-
-
-def clean_marker_matches(index_path: Path, signature: str, count: int, snap_id: str, synced_count: int) -> bool:
-    """Does the marker vouch for a scan with this ``signature`` (:attr:`ScanResult.signature`)
-    and ``count`` files, synced to ``snap_id`` of ``synced_count`` files?"""
-    try:
-        magic, snap, n, sig = clean_marker_path(index_path).read_text(encoding="utf-8").split()
-    except (OSError, ValueError, UnicodeDecodeError):
-        return False
-    return magic == _CLEAN_MAGIC and snap == snap_id and n == str(count) == str(synced_count) and bool(signature) and sig == signature
-
-
-def write_clean_marker(index_path: Path, signature: str, count: int, snap_id: str) -> None:
-    """Call only right after :meth:`Index.is_clean` said True for the same scan. Never raises."""
-    if signature:
-        with contextlib.suppress(OSError):
-            atomic_write_bytes(clean_marker_path(index_path), f"{_CLEAN_MAGIC} {snap_id} {count} {signature}\n".encode())
 
 
 def _load(data: bytes) -> tuple[dict[str, bytes], dict[str, str]]:
