@@ -70,10 +70,11 @@ def _bad_name(name: str) -> bool:
 def scan(root: Path, rules: Rules, *, strict_names: bool = True, files: bool = True) -> ScanResult:
     """List the tracked files under ``root``, sorted by path (UTF-8 byte order).
 
-    ``files=False`` walks the same folders and gives the same ``signature``, ``skipped``
-    and ``bad_names`` but lists no files (a clean status needs only the signature). Raises NotFoundError if ``root`` is not a directory,
-    UnsupportedError listing every unrepresentable name when ``strict_names`` (else
-    they are in ``bad_names``).
+    ``files=False`` walks the same folders and gives the same ``signature`` and
+    ``skipped`` but lists no files (a clean status needs only the signature); link
+    targets are not read then. Raises NotFoundError if ``root`` is not a directory,
+    UnsupportedError listing every unrepresentable name that would be tracked when
+    ``strict_names`` (else they are in ``bad_names``).
     """
     if not root.is_dir():
         raise NotFoundError(f"{root} is not a directory", "check the target's path")
@@ -210,47 +211,49 @@ def _one_dir(job: Job, listed: Listing | OSError, res: ScanResult, subdirs: list
     names = [row[0] for row in listing]
     joined = "/".join(names)  # "/" is the one character no name holds
     res.folders.append((rel_dir, xxhash.xxh3_128_digest(joined.encode("utf-8", "surrogateescape") + b"\0" + stats)))
-    if _BAD_NAME.search(joined) is not None:
-        for row in listing:
-            if _bad_name(row[0]):
-                res.bad_names.append(rel_dir + row[0] + ("/" if row[1] & _S_IFMT == _S_IFDIR else ""))
-        listing = [row for row in listing if not _bad_name(row[0])]
+    # unrepresentable names are refused only where they would be tracked (excluding them is the way out)
+    bad = {n for n in names if _bad_name(n)} if _BAD_NAME.search(joined) is not None else set()
     for ig in IGNORE_FILES:
         if ig in names:
             rules = rules.child(rel_dir, read_ignore_lines(os.path.join(abs_dir, ig)))
     layered, include = bool(rules.layers), rules.include
-    files, sig_only = res.files, res.signature_only
+    files, skip_files = res.files, res.signature_only and not bad
     for name, mode, size, mtime_ns, ctime_ns, ino in listing:
         kind = mode & _S_IFMT
-        if kind == _S_IFREG:
-            if sig_only or (name[0] == "." and builtin_excluded(name, False)):
-                continue
-            rel = rel_dir + name
-            if (layered and rules.ignored(rel, False)) or (include is not None and not rules.included(rel)):
-                continue
-            files.append(LocalFile(rel, size, mode & 0o7777, mtime_ns, ctime_ns, ino))
-        elif kind == _S_IFDIR:
-            rel = rel_dir + name
-            if (name[0] == "." and builtin_excluded(name, True)) or (layered and rules.ignored(rel, True)):
-                continue
-            subdirs.append((os.path.join(abs_dir, name), rel + "/", rules))
+        if kind == _S_IFREG and skip_files:
+            continue
+        is_dir = kind == _S_IFDIR
+        if name[0] == "." and builtin_excluded(name, is_dir):
+            continue
+        rel = rel_dir + name
+        if layered and rules.ignored(rel, is_dir):
+            continue
+        if is_dir:
+            if bad and name in bad:
+                res.bad_names.append(rel + "/")
+            else:
+                subdirs.append((os.path.join(abs_dir, name), rel + "/", rules))
+            continue
+        if include is not None and not rules.included(rel):
+            continue
+        if bad and name in bad:
+            res.bad_names.append(rel)
+        elif kind == _S_IFREG:
+            if not res.signature_only:
+                files.append(LocalFile(rel, size, mode & 0o7777, mtime_ns, ctime_ns, ino))
         elif kind == _S_IFLNK:
-            if sig_only:
-                continue
-            rel = rel_dir + name
-            if (name[0] == "." and builtin_excluded(name, False)) or (layered and rules.ignored(rel, False)):
-                continue
-            if include is not None and not rules.included(rel):
-                continue
-            try:
-                target = os.readlink(os.path.join(abs_dir, name))
-            except OSError:
-                continue
-            if _bad_name(target):
-                res.bad_names.append(rel + " -> " + repr(target))
-                continue
-            files.append(LocalFile(rel, len(target.encode("utf-8")), 0o777, mtime_ns, ctime_ns, ino, target))
+            if not res.signature_only:
+                _add_link(abs_dir, name, rel, mtime_ns, ctime_ns, ino, res)
         else:
-            rel = rel_dir + name
-            if not (layered and rules.ignored(rel, False)):
-                res.skipped.append(f"{rel}: special file skipped")
+            res.skipped.append(f"{rel}: special file skipped")
+
+
+def _add_link(abs_dir: str, name: str, rel: str, mtime_ns: int, ctime_ns: int, ino: int, res: ScanResult) -> None:
+    try:
+        target = os.readlink(os.path.join(abs_dir, name))
+    except OSError:
+        return
+    if _bad_name(target):
+        res.bad_names.append(rel + " -> " + repr(target))
+    else:
+        res.files.append(LocalFile(rel, len(target.encode("utf-8")), 0o777, mtime_ns, ctime_ns, ino, target))

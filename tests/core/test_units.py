@@ -209,6 +209,18 @@ def test_unrepresentable_names_are_listed_in_one_error(tmp_path: Path) -> None:
     assert "2 name(s)" in err.value.message and "new\\nline" in err.value.message
 
 
+def test_unrepresentable_names_that_are_excluded_are_not_refused(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    (root / "keep").mkdir(parents=True)
+    (root / "keep" / "ok.txt").write_text("x")
+    (root / "keep" / "new\nline.tmp").write_text("x")
+    os.mkdir(os.path.join(os.fsencode(root), b"cache\xff"))
+    res = scan(root, Rules.root(exclude=["*.tmp", "cache*/"]))
+    assert [f.path for f in res.files] == ["keep/ok.txt"] and res.bad_names == []
+    with pytest.raises(UnsupportedError):  # the hint's way out works: excluded, they pass; tracked, refused
+        scan(root, Rules.root(exclude=["*.tmp"]))
+
+
 def test_compression_choices_and_streams(tmp_path: Path) -> None:
     text = tmp_path / "t.json"
     text.write_text('{"k": "value"}\n' * 10000)
