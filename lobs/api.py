@@ -26,6 +26,7 @@ from lobs.lock import target_lock
 from lobs.model import Entry, Manifest
 from lobs.progress import NullProgress, Progress
 from lobs.remote import Layout, Remote
+from lobs.scan import scan
 from lobs.syncstate import SyncState
 from lobs.transport.spec import RemoteSpec
 from lobs.workspace import Workspace, adhoc_workspace, project_workspace
@@ -251,9 +252,14 @@ def _status_by_marker(ctx: Context, ws: Workspace, base: SyncState | None) -> St
     listed, no index loaded); None when there is no marker or the walk differs."""
     if base is None or not has_clean_marker(ws.index_path):
         return None
-    walked = scan_workspace(ws, ctx.progress, files=False)
+    # A mismatch costs a second walk, once: the status that follows rewrites the rows,
+    # and with them goes the marker.
+    ctx.progress.phase("scan")
+    walked = scan(ws.root, ws.rules, files=False)
     if not clean_marker_matches(ws.index_path, walked.signature, base.files, base.snapshot, base.files):
-        return None
+        return None  # (its warnings come with the full walk)
+    for s in walked.skipped:
+        ctx.progress.warn(s)
     return Status(ws, base, True, Diff(unchanged=base.files), skipped=walked.skipped)
 
 

@@ -24,11 +24,10 @@ class LocalState:
         return LocalState({}, {}, Index(None), [])
 
 
-def scan_workspace(ws: Workspace, progress: Progress, *, files: bool = True) -> ScanResult:
-    """List the workspace's files (no hashing; ``files=False``: only its signature, see
-    :func:`lobs.scan.scan`). Raises NotFoundError, UnsupportedError."""
+def scan_workspace(ws: Workspace, progress: Progress) -> ScanResult:
+    """List the workspace's files (no hashing). Raises NotFoundError, UnsupportedError."""
     progress.phase("scan")
-    res = scan(ws.root, ws.rules, files=files)
+    res = scan(ws.root, ws.rules)
     for s in res.skipped:
         progress.warn(s)
     return res

@@ -409,3 +409,18 @@ def test_clean_marker_never_hides_an_edit(cli: Cli, tmp_path: Path) -> None:
     f.write_text("bee\n")
     os.utime(f, ns=(old.st_atime_ns, old.st_mtime_ns))
     assert "clean" in cli("status", cwd=proj).out
+
+
+def test_status_warns_once_when_the_marker_no_longer_matches(cli: Cli, tmp_path: Path) -> None:
+    proj = make_project(cli, tmp_path)
+    os.mkfifo(proj / "data" / "corpus" / "pipe")
+    assert cli("push", cwd=proj).code == 0
+    time.sleep(2.1)
+    cli("status", cwd=proj)
+    r = cli("status", cwd=proj)  # clean by the rows: the marker is written
+    assert "clean" in r.out and list((proj / ".lobs" / "index").glob("*.clean"))
+    r = cli("status", cwd=proj)  # clean by the marker
+    assert "clean" in r.out and (r.out + r.err).count("pipe: special file skipped") == 1
+    (proj / "data" / "corpus" / "sub" / "b.txt").write_text("changed\n")
+    r = cli("status", cwd=proj)  # the marker walk misses, the full walk reports
+    assert "1 modified" in r.out and (r.out + r.err).count("pipe: special file skipped") == 1
