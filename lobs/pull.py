@@ -16,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lobs import manifest as mf
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConflictError, IntegrityError
 from lobs.fetch import fetch_all
@@ -165,8 +164,7 @@ def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int =
         _apply(plan, ready, progress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    data = mf.encode(plan.target)
-    ws.cache_manifest(plan.snapshot, data)
+    ws.cache_manifest(plan.snapshot, plan.target)
     ws.set_base(SyncState(ws.remote_name, plan.snapshot, len(plan.target.entries), plan.target.total_size))
 
 

@@ -105,13 +105,6 @@ class Remote:
             raise NotFoundError(f"snapshot {snap_id[:12]} is not on {self.display}", "check the id with `lobs log`")
         return decode_snapshot(packed, snap_id, f"{self.display} snapshot {snap_id[:12]}")
 
-    def write_snapshot(self, data: bytes) -> tuple[str, bytes]:
-        """Store a snapshot; returns its id and the compressed bytes that were stored."""
-        snap_id = mf.snapshot_id(data)
-        packed = zstandard.ZstdCompressor(level=9).compress(data)
-        self.write_packed_snapshot(snap_id, packed)
-        return snap_id, packed
-
     def write_packed_snapshot(self, snap_id: str, packed: bytes) -> None:
         """Store a snapshot already compressed (:func:`lobs.manifest.pack`); ``snap_id``
         must be the sha256 of its canonical bytes."""

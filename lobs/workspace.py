@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import zstandard
-
 from lobs import manifest as mf
 from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig, TargetConfig
@@ -114,8 +112,9 @@ class Workspace:
     def _cache_path(self, snap_id: str, fast: bool = False) -> Path:
         return self.state_dir / "manifests" / (f"{snap_id}.m" if fast else f"{snap_id}.json.zst")
 
-    def cache_manifest(self, snap_id: str, data: bytes | None = None, *, packed: bytes | None = None) -> None:
-        """Keep a verified snapshot: its canonical ``data``, or the same zstd-``packed``.
+    def cache_manifest(self, snap_id: str, manifest: Manifest | None = None, *, packed: bytes | None = None) -> None:
+        """Keep a verified snapshot: given as its zstd-``packed`` canonical bytes, or as the
+        ``manifest`` itself (encoded only if the cache does not hold it yet).
 
         The marshal copy is written when the cache is first read (most syncs are
         followed by statuses that never need the manifest).
@@ -123,8 +122,8 @@ class Workspace:
         p = self._cache_path(snap_id)
         if not p.exists():
             if packed is None:
-                assert data is not None
-                packed = zstandard.ZstdCompressor(level=3).compress(data)
+                assert manifest is not None
+                packed = mf.pack(manifest, level=3)[1]
             atomic_write_bytes(p, packed)
 
     def cached_manifest(self, snap_id: str) -> Manifest | None:
@@ -154,7 +153,7 @@ class Workspace:
                 m = remote.read_snapshot(b.snapshot)
             except NotFoundError:
                 return None
-            self.cache_manifest(b.snapshot, packed=mf.pack(m, level=3)[1])
+            self.cache_manifest(b.snapshot, m)
         return m
 
 

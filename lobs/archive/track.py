@@ -40,9 +40,8 @@ def track_import(ctx: api.Context, dest: Path, m: Manifest, remote: str | None) 
     if rel not in {t.path for t in cfg.targets}:
         rel = config_edit.track(cfg.root, ctx.env, rel, remote=remote, remote_path=None)
     ws = api.workspaces(ctx, [rel], remote)[0]
-    data = mf.encode(m)
-    snap = mf.snapshot_id(data)
-    ws.cache_manifest(snap, data)
+    snap, packed = mf.pack(m, level=3)
+    ws.cache_manifest(snap, packed=packed)
     index = Index(ws.index_path)
     for e in m.entries:
         if e.link is not None:
