@@ -194,8 +194,8 @@ def _signature(rules: Rules, folders: list[tuple[str, bytes]]) -> str:
 def _listing(path: str) -> Listing | OSError:
     try:
         return list_dir(path)
-    except (PermissionError, FileNotFoundError) as e:
-        return e
+    except (PermissionError, FileNotFoundError, NotADirectoryError) as e:
+        return e  # denied, or gone (or no longer a folder) since its parent was listed
 
 
 def _one_dir(job: Job, listed: Listing | OSError, res: ScanResult, subdirs: list[Job]) -> None:
@@ -206,7 +206,7 @@ def _one_dir(job: Job, listed: Listing | OSError, res: ScanResult, subdirs: list
         res.folders.append((rel_dir, b"unreadable"))
         return
     if isinstance(listed, OSError):
-        return  # the directory vanished while we looked
+        return  # the directory vanished (or was replaced by a file) while we looked
     listing, stats = listed
     names = [row[0] for row in listing]
     joined = "/".join(names)  # "/" is the one character no name holds

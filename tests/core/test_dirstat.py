@@ -103,3 +103,12 @@ def test_scan_signature_changes_with_anything_the_walk_sees(tmp_path: Path) -> N
     assert second != first
     (root / "a" / "b" / "new").mkdir()
     assert sig() != second  # an empty folder is seen too
+
+
+def test_a_folder_that_vanishes_or_becomes_a_file_mid_walk_is_left_out(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    for listed in (scan_mod._listing(str(tmp_path / "f")), scan_mod._listing(str(tmp_path / "gone"))):
+        assert isinstance(listed, OSError)
+        res = scan_mod.ScanResult()
+        scan_mod._one_dir((str(tmp_path / "f"), "f/", Rules.root()), listed, res, [])
+        assert res.files == [] and res.skipped == [] and res.bad_names == []
