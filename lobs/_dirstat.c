@@ -1,10 +1,12 @@
 /* lobs._dirstat: list one directory with lstat() of every entry, GIL released.
  *
  * list_dir(path) -> (rows, stats)
- *   rows:  list of (name, st_mode, st_size, st_mtime_ns, st_ctime_ns, st_ino)
- *   stats: bytes, the same numbers packed per row, in row order, little-endian
- *          "<qqqQI" (size, mtime_ns, ctime_ns, ino, mode): 36 bytes a row, so that a
- *          caller can fingerprint a whole folder without touching each row
+ *   rows:  list of (name, st_mode, key), key the 32 bytes "<QQQQ" of (st_size,
+ *          st_mtime_ns, st_ctime_ns, st_ino), each modulo 2**64: what lobs keeps per
+ *          file (one bytes object, not four ints)
+ *   stats: bytes, the same numbers and the mode packed per row, in row order,
+ *          little-endian "<QQQQI" (size, mtime_ns, ctime_ns, ino, mode): 36 bytes a
+ *          row, so that a caller can fingerprint a whole folder without touching each row
  *
  * The optional accelerator of lobs/scan.py (which falls back to os.scandir when this
  * module is not built). It reads no file contents and follows no link. While it reads
@@ -30,9 +32,9 @@ typedef struct {
     size_t name_off;
     size_t name_len;
     unsigned int mode;
-    long long size;
-    long long mtime_ns;
-    long long ctime_ns;
+    unsigned long long size;
+    unsigned long long mtime_ns;  /* modulo 2**64: well defined for any time */
+    unsigned long long ctime_ns;
     unsigned long long ino;
 } Rec;
 
@@ -45,6 +47,7 @@ typedef struct {
 } Listing;
 
 #define STAT_SIZE 36
+#define KEY_SIZE 32
 
 static void put_le(unsigned char *p, unsigned long long v, int n) {
     for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -90,9 +93,9 @@ static void read_dir(const char *path, Listing *out) {
         r->name_len = len;
         out->names_len += len;
         r->mode = (unsigned int)st.st_mode;
-        r->size = (long long)st.st_size;
-        r->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-        r->ctime_ns = (long long)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+        r->size = (unsigned long long)st.st_size;
+        r->mtime_ns = (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL + (unsigned long long)st.st_mtim.tv_nsec;
+        r->ctime_ns = (unsigned long long)st.st_ctim.tv_sec * 1000000000ULL + (unsigned long long)st.st_ctim.tv_nsec;
         r->ino = (unsigned long long)st.st_ino;
     }
     closedir(d);
@@ -119,18 +122,18 @@ static PyObject *list_dir(PyObject *self, PyObject *arg) {
     unsigned char *out = (unsigned char *)PyBytes_AS_STRING(stats);
     for (size_t i = 0; i < l.n; i++) {
         Rec *r = &l.recs[i];
-        PyObject *t = Py_BuildValue(
-            "(NILLLK)",
-            PyUnicode_DecodeFSDefaultAndSize(l.names + r->name_off, (Py_ssize_t)r->name_len),
-            r->mode, r->size, r->mtime_ns, r->ctime_ns, r->ino);
-        if (!t) { Py_DECREF(rows); Py_DECREF(stats); goto done; }
-        PyList_SET_ITEM(rows, (Py_ssize_t)i, t);
         unsigned char *p = out + i * STAT_SIZE;
-        put_le(p, (unsigned long long)r->size, 8);
-        put_le(p + 8, (unsigned long long)r->mtime_ns, 8);
-        put_le(p + 16, (unsigned long long)r->ctime_ns, 8);
+        put_le(p, r->size, 8);
+        put_le(p + 8, r->mtime_ns, 8);
+        put_le(p + 16, r->ctime_ns, 8);
         put_le(p + 24, r->ino, 8);
         put_le(p + 32, r->mode, 4);
+        PyObject *t = Py_BuildValue(
+            "(NIy#)",
+            PyUnicode_DecodeFSDefaultAndSize(l.names + r->name_off, (Py_ssize_t)r->name_len),
+            r->mode, (const char *)p, (Py_ssize_t)KEY_SIZE);
+        if (!t) { Py_DECREF(rows); Py_DECREF(stats); goto done; }
+        PyList_SET_ITEM(rows, (Py_ssize_t)i, t);
     }
     result = PyTuple_Pack(2, rows, stats);
     Py_DECREF(rows);
@@ -144,8 +147,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"list_dir", list_dir, METH_O,
-     "list_dir(path) -> ([(name, st_mode, st_size, st_mtime_ns, st_ctime_ns, st_ino)], "
-     "packed stats '<qqqQI' per row), lstat of every entry, without the GIL. Raises OSError."},
+     "list_dir(path) -> ([(name, st_mode, key '<QQQQ' of size, mtime_ns, ctime_ns, ino)], "
+     "packed stats '<QQQQI' per row), lstat of every entry, without the GIL. Raises OSError."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -142,7 +142,7 @@ def push(ctx: Context, ws: Workspace, *, force: bool = False, dry_run: bool = Fa
                 mark_synced(local, plan.remote_ref, m)
                 return PushResult(plan, plan.remote_ref, m)
             snap, manifest = execute_push(plan, remote, ctx.progress, ctx.jobs)
-            mark_synced(local, snap, manifest)
+            mark_synced(local, snap, manifest, local.entries)  # the pushed entries are the manifest's
             return PushResult(plan, snap, manifest)
         finally:
             remote.transport.close()
@@ -273,11 +273,13 @@ def _status_by_index(ctx: Context, ws: Workspace, base: SyncState | None, remote
         return Status(ws, base, True, Diff(unchanged=base.files), skipped=scanned.skipped)
     base_m = ws.base_manifest(remote) if base else None
     algo = base_m.hash if base_m else None
-    local = read_local(ws, ctx.progress, ctx.jobs, algo=algo, scanned=scanned, index=index)
     old = base_m.by_path() if base_m else {}
+    local = read_local(ws, ctx.progress, ctx.jobs, algo=algo, scanned=scanned, index=index, save_index=False, prior=old)
     st = Status(ws, base, base is None or base_m is not None, diff_entries(old, local.entries), skipped=local.skipped)
     if base is not None and base_m is not None and st.diff.empty:
-        mark_synced(local, base.snapshot, base_m)  # the next status takes the fast path
+        mark_synced(local, base.snapshot, base_m, old)  # saves the index; the next status takes the fast path
+    else:
+        index.save()
     return st
 
 

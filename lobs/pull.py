@@ -281,7 +281,7 @@ def _apply(plan: PullPlan, ready: dict[str, Path], progress: Progress) -> None:
 
 def _record(index: Index, root: Path, e: Entry, algo: str) -> None:
     st = os.lstat(root / e.path)
-    f = LocalFile(e.path, st.st_size, stat.S_IMODE(st.st_mode), st.st_mtime_ns, st.st_ctime_ns, st.st_ino, e.link)
+    f = LocalFile.from_stat(e.path, st, e.link)
     if e.link is None:
         index.record(f, algo, e.hash)
 

@@ -25,7 +25,7 @@ from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest, Stored
 from lobs.parallel import batched, bounded_map
 from lobs.progress import Progress
-from lobs.remote import Remote, TransferReporter
+from lobs.remote import Layout, Remote, TransferReporter
 from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
 from lobs.transport.feed import Feed
@@ -38,13 +38,18 @@ FIRST_BATCH = 256  # compressed files handed over as a batch of their own (unles
 
 @dataclass(slots=True)
 class Upload:
-    """One object to send: read from ``root / entry.path`` (no Path kept per file: a
-    million uploads would hold a million of them)."""
+    """One object to send: read from ``root / entry.path``, stored at ``key``. Neither
+    path nor key is kept per file (a million uploads would hold a million of each);
+    both are made when asked for."""
 
     entry: Entry  # the first entry with this content
-    key: str
     codec: str
+    layout: Layout
     root: Path
+
+    @property
+    def key(self) -> str:
+        return self.layout.object_key(self.entry, self.codec)
 
     @property
     def local(self) -> Path:
@@ -145,9 +150,10 @@ def plan_push(
         codec = codecs[e.path]
         if layout.kind == "mirror" and codec == "zstd" and (e.path + ".zst") in local.entries:
             codec = "none"  # the name x.zst is taken by a real file
-        key = layout.object_key(e, codec)
-        needed_keys.add(key)
-        uploads.append(Upload(e, key, codec, ws.root))
+        u = Upload(e, codec, layout, ws.root)
+        if layout.kind == "mirror":
+            needed_keys.add(u.key)
+        uploads.append(u)
     deletes: list[str] = []
     if layout.kind == "mirror":
         meta = layout.meta
@@ -182,7 +188,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     ws = plan.ws
     staging = ws.state_dir / "staging" / f"push-{os.getpid()}"
     stored = dict(plan.stored)
-    paths = _UploadPaths({u.key: u for u in plan.uploads})
+    paths = _UploadPaths(plan.uploads, ws.layout)
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
     feed = Feed()
     budget = Budget(CHUNK_BYTES, feed)
@@ -250,20 +256,25 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
 
 
 class _UploadPaths(Mapping[str, tuple[str, int]]):
-    """key -> (path, size) of the uploads, computed on lookup (no tuple kept per file)."""
+    """key -> (path, size) of the uploads, found on lookup through the content hash (cas)
+    or the path (mirror) that the key is made of: no key string or tuple kept per file."""
 
-    def __init__(self, by_key: dict[str, Upload]) -> None:
-        self._by_key = by_key
+    def __init__(self, uploads: list[Upload], layout: Layout) -> None:
+        self._layout = layout
+        self._by_id = {layout.object_id(u.entry): u for u in uploads}
 
     def __getitem__(self, key: str) -> tuple[str, int]:
-        u = self._by_key[key]
-        return u.entry.path, u.entry.size
+        for ident in self._layout.ids_of_key(key):
+            u = self._by_id.get(ident)
+            if u is not None and u.key == key:
+                return u.entry.path, u.entry.size
+        raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._by_key)
+        return (u.key for u in self._by_id.values())
 
     def __len__(self) -> int:
-        return len(self._by_key)
+        return len(self._by_id)
 
 
 def _stage(u: Upload, staging: Path, ws: Workspace, stored: dict[str, Stored]) -> Transfer:

@@ -30,16 +30,46 @@ import xxhash
 from lobs.errors import NotFoundError, UnsupportedError
 from lobs.ignore import IGNORE_FILES, Rules, builtin_excluded, read_ignore_lines
 
+_M64 = (1 << 64) - 1
+KEY = struct.Struct("<QQQQ")  # size, mtime_ns, ctime_ns, inode, each modulo 2**64 (as the C helper packs them)
+_SIGNED = struct.Struct("<qqqQ")
+
+
+def pack_stat(size: int, mtime_ns: int, ctime_ns: int, ino: int) -> bytes:
+    """The 32-byte stat key of :class:`LocalFile` (the index's rows start with it)."""
+    return KEY.pack(size & _M64, mtime_ns & _M64, ctime_ns & _M64, ino & _M64)
+
 
 @dataclass(slots=True)
 class LocalFile:
+    """One file or symlink as scanned. The stat is kept packed (``key``), not as four
+    ints: a million files hold one small bytes object each instead of four ints (~100
+    bytes less a file), and the index compares the key as it is."""
+
     path: str  # target-relative POSIX path
-    size: int
+    key: bytes  # pack_stat(size, mtime_ns, ctime_ns, ino)
     mode: int  # permission bits
-    mtime_ns: int
-    ctime_ns: int
-    ino: int
     link: str | None = None  # symlink target
+
+    @classmethod
+    def from_stat(cls, path: str, st: os.stat_result, link: str | None = None) -> LocalFile:
+        return cls(path, pack_stat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino), stat.S_IMODE(st.st_mode), link)
+
+    @property
+    def size(self) -> int:
+        return _SIGNED.unpack_from(self.key)[0]  # type: ignore[no-any-return]
+
+    @property
+    def mtime_ns(self) -> int:
+        return _SIGNED.unpack_from(self.key)[1]  # type: ignore[no-any-return]
+
+    @property
+    def ctime_ns(self) -> int:
+        return _SIGNED.unpack_from(self.key)[2]  # type: ignore[no-any-return]
+
+    @property
+    def ino(self) -> int:
+        return _SIGNED.unpack_from(self.key)[3]  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -52,14 +82,13 @@ class ScanResult:
     signature: str = ""  # see :func:`scan`
     signature_only: bool = False  # walk for the signature, list no files
 
-    def by_path(self) -> dict[str, LocalFile]:
-        return {f.path: f for f in self.files}
-
 
 _BAD_NAME = re.compile("[\n\r\udc80-\udcff]")  # line breaks; bytes that were not UTF-8
-Rows = list[tuple[str, int, int, int, int, int]]  # name, st_mode, size, mtime_ns, ctime_ns, inode
+Rows = list[tuple[str, int, bytes]]  # name, st_mode, stat key (pack_stat)
 Listing = tuple[Rows, bytes]  # the rows, and their stats packed as STAT_ROW, in row order
-STAT_ROW = struct.Struct("<qqqQI")  # size, mtime_ns, ctime_ns, inode, mode
+STAT_ROW = struct.Struct("<QQQQI")  # the stat key's four numbers, then the mode
+_MODE = struct.Struct("<I")
+_PERMS: dict[int, int] = {}  # permission bits -> one shared int (a million files, a handful of modes)
 _S_IFMT, _S_IFREG, _S_IFDIR, _S_IFLNK = 0o170000, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
 
 
@@ -111,8 +140,8 @@ def _py_list_dir(path: str) -> Listing:
                 st = e.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # vanished while we looked
-            out.append((e.name, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    return out, b"".join([STAT_ROW.pack(size, m, c, ino, mode) for _, mode, size, m, c, ino in out])
+            out.append((e.name, st.st_mode, pack_stat(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
+    return out, b"".join([key + _MODE.pack(mode) for _, mode, key in out])
 
 
 list_dir: Callable[[str], Listing]
@@ -125,6 +154,7 @@ except ImportError:  # not built (no compiler at install): same result, slower
     ACCELERATED = False
 
 THREADS = 4  # directories listed at once by the C helper (it releases the GIL)
+AHEAD = 16  # listings waiting to be processed, at most (listing outruns processing; each holds a row per entry)
 
 Job = tuple[str, str, Rules]  # (absolute dir, relative dir ending in "/" or "", rules)
 
@@ -145,14 +175,17 @@ def _walk_tree(root: str, rules: Rules, res: ScanResult) -> None:
 
 
 def _listed_as_ready(paths: list[str]) -> Iterator[tuple[int, Listing | OSError]]:
-    """(index, listing) of every path, listed on THREADS threads, in the order they finish
-    (plain threads: concurrent.futures costs more to import than a status spends here)."""
+    """(index, listing) of every path, listed on THREADS threads, in the order they finish,
+    at most AHEAD of them waiting (plain threads: concurrent.futures costs more to import
+    than a status spends here)."""
     todo = iter(range(len(paths)))
     lock = threading.Lock()
+    ahead = threading.Semaphore(AHEAD)
     done: queue.SimpleQueue[tuple[int, Listing | OSError] | BaseException] = queue.SimpleQueue()
 
     def work() -> None:
         while True:
+            ahead.acquire()
             with lock:
                 i = next(todo, None)
             if i is None:
@@ -172,10 +205,13 @@ def _listed_as_ready(paths: list[str]) -> Iterator[tuple[int, Listing | OSError]
             if isinstance(item, BaseException):
                 raise item
             yield item
+            ahead.release()
     finally:
         with lock:
             for _ in todo:  # stop the others (on an error, or Ctrl-C in this thread)
                 pass
+        for _ in threads:
+            ahead.release()  # none waits for a slot that never comes
         for t in threads:
             t.join()
 
@@ -217,8 +253,8 @@ def _one_dir(job: Job, listed: Listing | OSError, res: ScanResult, subdirs: list
         if ig in names:
             rules = rules.child(rel_dir, read_ignore_lines(os.path.join(abs_dir, ig)))
     layered, include = bool(rules.layers), rules.include
-    files, skip_files = res.files, res.signature_only and not bad
-    for name, mode, size, mtime_ns, ctime_ns, ino in listing:
+    files, skip_files, perms = res.files, res.signature_only and not bad, _PERMS
+    for name, mode, key in listing:
         kind = mode & _S_IFMT
         if kind == _S_IFREG and skip_files:
             continue
@@ -240,15 +276,16 @@ def _one_dir(job: Job, listed: Listing | OSError, res: ScanResult, subdirs: list
             res.bad_names.append(rel)
         elif kind == _S_IFREG:
             if not res.signature_only:
-                files.append(LocalFile(rel, size, mode & 0o7777, mtime_ns, ctime_ns, ino))
+                perm = mode & 0o7777
+                files.append(LocalFile(rel, key, perms.setdefault(perm, perm)))  # one int object per mode
         elif kind == _S_IFLNK:
             if not res.signature_only:
-                _add_link(abs_dir, name, rel, mtime_ns, ctime_ns, ino, res)
+                _add_link(abs_dir, name, rel, key, res)
         else:
             res.skipped.append(f"{rel}: special file skipped")
 
 
-def _add_link(abs_dir: str, name: str, rel: str, mtime_ns: int, ctime_ns: int, ino: int, res: ScanResult) -> None:
+def _add_link(abs_dir: str, name: str, rel: str, key: bytes, res: ScanResult) -> None:
     try:
         target = os.readlink(os.path.join(abs_dir, name))
     except OSError:
@@ -256,4 +293,7 @@ def _add_link(abs_dir: str, name: str, rel: str, mtime_ns: int, ctime_ns: int, i
     if _bad_name(target):
         res.bad_names.append(rel + " -> " + repr(target))
     else:
-        res.files.append(LocalFile(rel, len(target.encode("utf-8")), 0o777, mtime_ns, ctime_ns, ino, target))
+        size = len(target.encode("utf-8"))
+        if KEY.unpack_from(key)[0] != size:  # (lstat's size is the target's length in bytes)
+            key = KEY.pack(size, *KEY.unpack_from(key)[1:])
+        res.files.append(LocalFile(rel, key, 0o777, target))

@@ -22,7 +22,7 @@ from lobs import manifest as mf
 from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig, TargetConfig
 from lobs.errors import NotFoundError
-from lobs.fsutil import atomic_write_bytes, pid_alive, remove_dead_temps
+from lobs.fsutil import atomic_write_bytes, atomic_writer, pid_alive, remove_dead_temps
 from lobs.ignore import Rules
 from lobs.model import Entry, Manifest, Stored
 from lobs.remote import Layout, Remote, decode_snapshot
@@ -130,7 +130,7 @@ class Workspace:
         try:
             data = self._cache_path(snap_id, fast=True).read_bytes()
             if data.startswith(FAST_MAGIC):
-                return _from_tuples(marshal.loads(data[len(FAST_MAGIC) :]))
+                return _from_columns(marshal.loads(memoryview(data)[len(FAST_MAGIC) :]))
         except (OSError, EOFError, ValueError, TypeError, IndexError):
             pass  # fall back to the verified JSON
         try:
@@ -138,8 +138,9 @@ class Workspace:
         except FileNotFoundError:
             return None
         m = decode_snapshot(packed, snap_id, f"cached snapshot {snap_id[:12]}", trusted=True)
-        with contextlib.suppress(OSError):
-            atomic_write_bytes(self._cache_path(snap_id, fast=True), FAST_MAGIC + marshal.dumps(_to_tuples(m)))
+        with contextlib.suppress(OSError), atomic_writer(self._cache_path(snap_id, fast=True)) as f:
+            f.write(FAST_MAGIC)
+            f.write(marshal.dumps(_to_columns(m)))
         return m
 
     def base_manifest(self, remote: Remote | None) -> Manifest | None:
@@ -174,22 +175,34 @@ def project_workspace(cfg: Config, target: TargetConfig, remote_name: str | None
     )
 
 
-FAST_MAGIC = b"lobs.manifest-cache/1\n"
+FAST_MAGIC = b"lobs.manifest-cache/2\n"  # /1 held a tuple per entry (an older cache is rebuilt from the JSON)
 
 
-def _to_tuples(m: Manifest) -> Any:
-    rows = [
-        (e.path, e.size, e.mode, e.hash, e.stored.codec if e.stored else None, e.stored.size if e.stored else 0, e.link)
-        for e in m.entries
-    ]
-    return (m.target, m.hash, m.parent, m.created, m.message, rows)
+def _to_columns(m: Manifest) -> Any:
+    """The manifest as a few lists (columns), not a tuple per entry: loading makes no
+    million short-lived tuples between the entries it keeps."""
+    es = m.entries
+    stored = [e.stored for e in es]
+    return (
+        (m.target, m.hash, m.parent, m.created, m.message),
+        [e.path for e in es],
+        [e.size for e in es],
+        [e.mode for e in es],
+        [e.hash for e in es],
+        [s.codec if s else None for s in stored],
+        [s.size if s else 0 for s in stored],
+        [e.link for e in es],
+    )
 
 
-def _from_tuples(t: Any) -> Manifest:
-    target, algo, parent, created, message, rows = t
+def _from_columns(t: Any) -> Manifest:
+    (target, algo, parent, created, message), paths, sizes, modes, hashes, codecs, ssizes, links = t
+    if not len(paths) == len(sizes) == len(modes) == len(hashes) == len(codecs) == len(ssizes) == len(links):
+        raise ValueError("manifest cache columns differ in length")
+    one: dict[object, object] = {}  # a single object for each mode and codec name
     entries = [
-        Entry(p, size, mode, h, Stored(codec, ssize) if codec is not None else None, link)
-        for p, size, mode, h, codec, ssize, link in rows
+        Entry(p, size, one.setdefault(mode, mode), h, Stored(one.setdefault(c, c), ss) if c is not None else None, link)  # type: ignore[arg-type]
+        for p, size, mode, h, c, ss, link in zip(paths, sizes, modes, hashes, codecs, ssizes, links, strict=True)
     ]
     return Manifest(target, algo, parent, created, message, entries)
 

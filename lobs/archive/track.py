@@ -49,7 +49,7 @@ def track_import(ctx: api.Context, dest: Path, m: Manifest, remote: str | None) 
         st = os.lstat(ws.root / e.path)
         if not stat.S_ISREG(st.st_mode):
             continue
-        f = LocalFile(e.path, st.st_size, stat.S_IMODE(st.st_mode), st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        f = LocalFile.from_stat(e.path, st)
         index.record(f, m.hash, e.hash)
     index.save()
     ws.set_base(SyncState(ws.remote_name, snap, len(m.entries), m.total_size))

@@ -112,3 +112,19 @@ def test_a_folder_that_vanishes_or_becomes_a_file_mid_walk_is_left_out(tmp_path:
         res = scan_mod.ScanResult()
         scan_mod._one_dir((str(tmp_path / "f"), "f/", Rules.root()), listed, res, [])
         assert res.files == [] and res.skipped == [] and res.bad_names == []
+
+
+@needs_c
+def test_times_beyond_2262_pack_the_same_in_c_and_python(tmp_path: Path) -> None:
+    """Nanosecond times past 2**63 wrap modulo 2**64 in both walkers (C must not overflow)."""
+    from lobs._dirstat import list_dir
+
+    f = tmp_path / "future"
+    f.write_text("x")
+    far = 400 * 365 * 86400 * 10**9  # about the year 2370
+    os.utime(f, ns=(far, far))
+    assert os.stat(f).st_mtime_ns == far
+    assert list_dir(str(tmp_path)) == scan_mod._py_list_dir(str(tmp_path))
+    scanned = scan_mod.scan(tmp_path, Rules.root()).files[0]
+    assert scanned.key == scan_mod.pack_stat(1, far, scanned.ctime_ns, scanned.ino)
+    assert scanned.size == 1 and scanned.mtime_ns == far - 2**64  # read back as a signed number, as the index packs it

@@ -424,3 +424,76 @@ def test_status_warns_once_when_the_marker_no_longer_matches(cli: Cli, tmp_path:
     (proj / "data" / "corpus" / "sub" / "b.txt").write_text("changed\n")
     r = cli("status", cwd=proj)  # the marker walk misses, the full walk reports
     assert "1 modified" in r.out and (r.out + r.err).count("pipe: special file skipped") == 1
+
+
+def test_manifest_cache_columns_round_trip_and_bad_copies_fall_back(cli: Cli, tmp_path: Path) -> None:
+    """The marshal copy of a cached snapshot gives back the same manifest; a copy in the
+    older per-entry format, or a damaged one, is ignored and rebuilt from the verified JSON."""
+    import marshal
+
+    from lobs.model import Entry, Manifest, Stored
+    from lobs.workspace import FAST_MAGIC, _from_columns, _to_columns
+
+    m = Manifest("t", "sha256", None, "2026-01-01T00:00:00Z", "msg", [
+        Entry("a b/ü.txt", 5, 0o644, "ab" * 32, Stored("zstd", 4)),
+        Entry("l", 3, 0o777, "cd" * 32, None, "a b/ü.txt"),
+        Entry("z", 0, 0o600, "ef" * 32, Stored("none", 0)),
+    ])
+    assert _from_columns(marshal.loads(marshal.dumps(_to_columns(m)))) == m
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    (proj / "data/corpus/new").write_text("n")  # not clean: status loads the base manifest
+    fast = next((proj / ".lobs/manifests").glob("*.m"), None)
+    assert fast is None  # written when first read
+    assert "+ new" in cli("status", cwd=proj).out
+    fast = next((proj / ".lobs/manifests").glob("*.m"))
+    assert fast.read_bytes().startswith(FAST_MAGIC)
+    good = fast.read_bytes()
+    for bad in (b"lobs.manifest-cache/1\n" + marshal.dumps(("t", "sha256", None, "", None, [])),
+                FAST_MAGIC + marshal.dumps((("t", "sha256", None, "", None), ["x"], [], [], [], [], [], [])),
+                good[: len(good) // 2]):
+        fast.write_bytes(bad)
+        out = cli("status", cwd=proj).out
+        assert "+ new" in out and "- " not in out  # the same answer, from the JSON
+        assert fast.read_bytes() == good  # and the copy is rebuilt
+
+
+def test_files_edited_during_a_push_or_a_pull_are_caught(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stat a push or pull compares with is the scan's, kept in the index rows (not in a
+    LocalFile per file): an edit made while the transfer runs still stops it."""
+    import lobs.pull
+    import lobs.push
+
+    proj = make_project(cli, tmp_path)
+    blob = proj / "data/corpus/blob.bin"
+    blob.write_bytes(os.urandom(4096))  # incompressible: sent as it is, checked after sending
+    real_stage = lobs.push._stage
+
+    def stage_then_edit(u, *a, **k):  # type: ignore[no-untyped-def]
+        t = real_stage(u, *a, **k)
+        if u.entry.path == "blob.bin":
+            with open(blob, "ab") as f:
+                f.write(b"more")
+        return t
+
+    monkeypatch.setattr(lobs.push, "_stage", stage_then_edit)
+    r = cli("push", cwd=proj)
+    assert r.code == ExitCode.INTEGRITY and "changed while being pushed: blob.bin" in r.err
+    assert not list((tmp_path / "remote").rglob("*.ref"))  # the ref never moved
+    monkeypatch.undo()
+    assert cli("push", cwd=proj).code == 0
+
+    other = tmp_path / "other"
+    shutil.copytree(proj, other, ignore=shutil.ignore_patterns(".lobs"))
+    (other / "data/corpus/sub/b.txt").write_text("remote edit")
+    assert cli("push", cwd=other).code == 0
+    real_recheck = lobs.pull._recheck_local
+
+    def edit_then_recheck(plan):  # type: ignore[no-untyped-def]
+        (proj / "data/corpus/sub/b.txt").write_text("edited while downloading")
+        return real_recheck(plan)
+
+    monkeypatch.setattr(lobs.pull, "_recheck_local", edit_then_recheck)
+    r = cli("pull", "--latest", cwd=proj)
+    assert r.code == ExitCode.CONFLICT and "changed during the pull: sub/b.txt" in r.err
+    assert (proj / "data/corpus/sub/b.txt").read_text() == "edited while downloading"

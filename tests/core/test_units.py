@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from lobs.codec import Compression, choose_codec, compress_file, decode_stream
 from lobs.errors import ConfigError, IntegrityError, UnsupportedError
 from lobs.ignore import Rules
 from lobs.model import Entry, Manifest, Stored
-from lobs.scan import scan
+from lobs.scan import pack_stat, scan
 
 H = "a" * 64
 
@@ -159,18 +160,32 @@ def test_index_keeps_both_digests_and_survives_bad_files(tmp_path: Path) -> None
     idx.save()
     again = index_mod.Index(db)
     assert (again.lookup(f, "sha256"), again.lookup(f, "xxh128")) == ("ab" * 32, "cd" * 16)
-    f.size += 1  # a changed stat forgets both
-    assert again.lookup(f, "sha256") is None and again.lookup(f, "xxh128") is None
-    f.size -= 1
+    grown = dataclasses.replace(f, key=pack_stat(f.size + 1, f.mtime_ns, f.ctime_ns, f.ino))
+    assert again.lookup(grown, "sha256") is None and again.lookup(grown, "xxh128") is None  # a changed stat forgets both
     # an index of the previous format (tuples) is read, not thrown away
     v2 = {"f": (f.size, f.mtime_ns, f.ctime_ns, f.ino, "ef" * 32, None, True)}
     db.write_bytes(b"lobs.index/2\n" + marshal.dumps(({"synced": "s"}, v2)))
     old = index_mod.Index(db)
     assert old.lookup(f, "sha256") == "ef" * 32 and old.lookup(f, "xxh128") is None
     assert old.is_clean([f], "s", 1) and not old.is_clean([f], "other", 1)
+    # and so is one of the single-blob format that came next
+    v3 = old._rows
+    db.write_bytes(b"lobs.index/3\n" + marshal.dumps(({"synced": "s"}, v3)))
+    assert index_mod.Index(db).lookup(f, "sha256") == "ef" * 32
+    # the current format is frames; many rows span several
+    big = index_mod.Index(db)
+    for i in range(index_mod.CHUNK_ROWS + 5):
+        big._rows[f"x/{i}"] = v3["f"]
+    big._changed = True
+    big.save()
+    assert db.read_bytes().startswith(index_mod.MAGIC)
+    again = index_mod.Index(db)
+    assert again._rows == big._rows and again.meta == {"synced": "s"} and not again._changed
+    good = db.read_bytes()
     # corrupt or foreign contents are only a cache miss
     for junk in (b"", b"lobs.index/3\n\x00garbage", b"lobs.index/3\n" + marshal.dumps(({}, {"f": b"short"})),
-                 b"lobs.index/2\n" + marshal.dumps(({}, {"f": ("x",)})), b"SQLite format 3\x00"):
+                 b"lobs.index/2\n" + marshal.dumps(({}, {"f": ("x",)})), b"SQLite format 3\x00",
+                 good[:-100], good + b"x", good[:40] + b"\xff" + good[41:]):
         db.write_bytes(junk)
         assert index_mod.Index(db).lookup(f, "sha256") is None
 
@@ -278,3 +293,21 @@ def test_hash_file_at_every_read_boundary(tmp_path: Path, size: int) -> None:
     assert hashing.hash_file("sha256", p, seen.append) == (hashlib.sha256(data).hexdigest(), size)
     assert sum(seen) == size
     assert hashing.hash_file("xxh128", p)[0] == xxhash.xxh3_128(data).hexdigest()
+
+
+def test_upload_keys_map_back_to_their_files_without_a_stored_key(tmp_path: Path) -> None:
+    """Transports report keys; the push finds the file through the hash or path the key is made of."""
+    from lobs.push import Upload, _UploadPaths
+    from lobs.remote import Layout
+
+    a = Entry("d/a.txt", 3, 0o644, "ab" * 32)  # sent as is: "d/a.txt.zst" is taken by a real file
+    z = Entry("d/a.txt.zst", 4, 0o644, "cd" * 32)
+    b = Entry("d/b.txt", 5, 0o644, "ef" * 32)  # compressed: its mirror key ends in .zst
+    for layout in (Layout("cas", ""), Layout("mirror", ""), Layout("mirror", "team/set")):
+        ups = [Upload(a, "none", layout, tmp_path), Upload(z, "none", layout, tmp_path), Upload(b, "zstd", layout, tmp_path)]
+        paths = _UploadPaths(ups, layout)
+        assert len({u.key for u in ups}) == 3 and len(paths) == 3
+        assert {k: paths[k] for k in paths} == {ups[0].key: ("d/a.txt", 3), ups[1].key: ("d/a.txt.zst", 4), ups[2].key: ("d/b.txt", 5)}
+        assert ups[2].key == layout.object_key(b, "zstd") and ups[0].local == tmp_path / "d/a.txt"
+        for bad in ("objects/zz", "elsewhere/d/a.txt", layout.object_key(b, "none"), layout.object_key(Entry("d/c", 1, 0o644, "00" * 32), "none")):
+            assert bad not in paths
