@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from lobs.clean_marker import clean_marker_path
+from lobs.frames import CHUNK, read_frame, write_frame
 from lobs.fsutil import atomic_writer
 from lobs.hashing import hash_bytes, hash_file
 from lobs.model import Entry
@@ -36,8 +37,7 @@ RACY_NS = 2_000_000_000
 MAGIC = b"lobs.index/4\n"
 _MAGIC_V3 = b"lobs.index/3\n"  # the same rows, in one marshal blob (saving a million rows copied 120 MB at once)
 _MAGIC_V2 = b"lobs.index/2\n"  # rows were tuples (size, mtime, ctime, ino, sha, xxh, synced)
-_FRAME = struct.Struct("<Q")  # /4: frames of (length, marshal data): (meta, row count), then rows in chunks
-CHUNK_ROWS = 65536
+CHUNK_ROWS = CHUNK  # /4: frames (lobs.frames): (meta, row count), then the rows in chunks
 
 # A row is 81 bytes: the stat key (size, mtime_ns, ctime_ns, inode), a flags byte, the
 # sha256 digest and the xxh128 digest (raw, zeros when absent). The stat key is
@@ -153,40 +153,23 @@ class Index:
         rows = self._rows
         with atomic_writer(self.path) as f:
             f.write(MAGIC)
-            _write_frame(f, (self.meta, len(rows)))
+            write_frame(f, (self.meta, len(rows)))
             it = iter(rows.items())
             while chunk := dict(itertools.islice(it, CHUNK_ROWS)):  # a few MB at a time, never the whole index
-                _write_frame(f, chunk)
+                write_frame(f, chunk)
         self._changed = False
-
-
-def _write_frame(f: IO[bytes], value: tuple[dict[str, str], int] | dict[str, bytes]) -> None:
-    data = marshal.dumps(value)
-    f.write(_FRAME.pack(len(data)))
-    f.write(data)
-
-
-def _read_frame(f: IO[bytes]) -> object:
-    head = f.read(_FRAME.size)
-    if len(head) != _FRAME.size:
-        raise EOFError("index cut short")
-    (n,) = _FRAME.unpack(head)
-    data = f.read(n)
-    if len(data) != n:
-        raise EOFError("index cut short")
-    return marshal.loads(data)
 
 
 def _load_frames(f: IO[bytes]) -> tuple[dict[str, bytes], dict[str, str]]:
     """Rows and meta of a /4 index, read a frame at a time; empty if anything is off."""
     try:
-        head = _read_frame(f)
+        head = read_frame(f)
         if not (isinstance(head, tuple) and len(head) == 2 and isinstance(head[0], dict) and isinstance(head[1], int)):
             return {}, {}
         meta, count = head
         rows: dict[str, bytes] = {}
         while len(rows) < count:
-            chunk = _read_frame(f)
+            chunk = read_frame(f)
             if not isinstance(chunk, dict) or not chunk or not _rows_ok(chunk):
                 return {}, {}
             rows.update(chunk)

@@ -245,7 +245,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     )
     snap_id, packed = mf.pack(manifest)  # streamed: the JSON is never whole in memory
     remote.write_packed_snapshot(snap_id, packed)
-    ws.cache_manifest(snap_id, packed=packed)
+    ws.cache_manifest(snap_id, manifest, packed=packed)
     remote.write_ref(snap_id)
     if plan.deletes:
         remote.transport.delete(plan.deletes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import marshal
 import os
 import shutil
 from collections.abc import Mapping
@@ -19,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from lobs import manifest as mf
+from lobs import manifest_cache
 from lobs.codec import Compression
 from lobs.config import Config, RemoteConfig, TargetConfig
 from lobs.errors import NotFoundError
-from lobs.fsutil import atomic_write_bytes, atomic_writer, pid_alive, remove_dead_temps
+from lobs.fsutil import atomic_write_bytes, pid_alive, remove_dead_temps
 from lobs.ignore import Rules
-from lobs.model import Entry, Manifest, Stored
+from lobs.model import Manifest
 from lobs.remote import Layout, Remote, decode_snapshot
 from lobs.syncstate import LOCK_NAME, LockFile, StateFile, SyncState
 
@@ -107,40 +107,33 @@ class Workspace:
         return Remote(transport, self.layout, self.remote_cfg.spec.display)
 
     # Cached manifests: immutable, keyed by snapshot id. The verified JSON (zstd) is
-    # kept, and beside it a marshal form that loads several times faster (status reads
-    # the base manifest every time).
+    # kept, and beside it a fast copy (lobs.manifest_cache) that loads several times
+    # faster (status reads the base manifest whenever something changed).
     def _cache_path(self, snap_id: str, fast: bool = False) -> Path:
         return self.state_dir / "manifests" / (f"{snap_id}.m" if fast else f"{snap_id}.json.zst")
 
-    def cache_manifest(self, snap_id: str, manifest: Manifest | None = None, *, packed: bytes | None = None) -> None:
-        """Keep a verified snapshot: given as its zstd-``packed`` canonical bytes, or as the
-        ``manifest`` itself (encoded only if the cache does not hold it yet).
-
-        The marshal copy is written when the cache is first read (most syncs are
-        followed by statuses that never need the manifest).
-        """
+    def cache_manifest(self, snap_id: str, manifest: Manifest, *, packed: bytes | None = None) -> None:
+        """Keep a verified snapshot: its zstd-``packed`` canonical bytes (encoded from
+        ``manifest`` if not given and not cached yet), and the fast copy."""
         p = self._cache_path(snap_id)
         if not p.exists():
             if packed is None:
-                assert manifest is not None
                 packed = mf.pack(manifest, level=3)[1]
             atomic_write_bytes(p, packed)
+        fast = self._cache_path(snap_id, fast=True)
+        if not fast.exists():
+            manifest_cache.write(fast, manifest)
 
     def cached_manifest(self, snap_id: str) -> Manifest | None:
-        try:
-            data = self._cache_path(snap_id, fast=True).read_bytes()
-            if data.startswith(FAST_MAGIC):
-                return _from_columns(marshal.loads(memoryview(data)[len(FAST_MAGIC) :]))
-        except (OSError, EOFError, ValueError, TypeError, IndexError):
-            pass  # fall back to the verified JSON
+        m = manifest_cache.read(self._cache_path(snap_id, fast=True))
+        if m is not None:
+            return m
         try:
             packed = self._cache_path(snap_id).read_bytes()
         except FileNotFoundError:
             return None
         m = decode_snapshot(packed, snap_id, f"cached snapshot {snap_id[:12]}", trusted=True)
-        with contextlib.suppress(OSError), atomic_writer(self._cache_path(snap_id, fast=True)) as f:
-            f.write(FAST_MAGIC)
-            f.write(marshal.dumps(_to_columns(m)))
+        manifest_cache.write(self._cache_path(snap_id, fast=True), m)
         return m
 
     def base_manifest(self, remote: Remote | None) -> Manifest | None:
@@ -173,38 +166,6 @@ def project_workspace(cfg: Config, target: TargetConfig, remote_name: str | None
         user_transports=cfg.transports,
         pins=LockFile(cfg.root / LOCK_NAME),
     )
-
-
-FAST_MAGIC = b"lobs.manifest-cache/2\n"  # /1 held a tuple per entry (an older cache is rebuilt from the JSON)
-
-
-def _to_columns(m: Manifest) -> Any:
-    """The manifest as a few lists (columns), not a tuple per entry: loading makes no
-    million short-lived tuples between the entries it keeps."""
-    es = m.entries
-    stored = [e.stored for e in es]
-    return (
-        (m.target, m.hash, m.parent, m.created, m.message),
-        [e.path for e in es],
-        [e.size for e in es],
-        [e.mode for e in es],
-        [e.hash for e in es],
-        [s.codec if s else None for s in stored],
-        [s.size if s else 0 for s in stored],
-        [e.link for e in es],
-    )
-
-
-def _from_columns(t: Any) -> Manifest:
-    (target, algo, parent, created, message), paths, sizes, modes, hashes, codecs, ssizes, links = t
-    if not len(paths) == len(sizes) == len(modes) == len(hashes) == len(codecs) == len(ssizes) == len(links):
-        raise ValueError("manifest cache columns differ in length")
-    one: dict[object, object] = {}  # a single object for each mode and codec name
-    entries = [
-        Entry(p, size, one.setdefault(mode, mode), h, Stored(one.setdefault(c, c), ss) if c is not None else None, link)  # type: ignore[arg-type]
-        for p, size, mode, h, c, ss, link in zip(paths, sizes, modes, hashes, codecs, ssizes, links, strict=True)
-    ]
-    return Manifest(target, algo, parent, created, message, entries)
 
 
 def state_home(env: Mapping[str, str]) -> Path:

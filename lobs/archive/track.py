@@ -41,7 +41,7 @@ def track_import(ctx: api.Context, dest: Path, m: Manifest, remote: str | None) 
         rel = config_edit.track(cfg.root, ctx.env, rel, remote=remote, remote_path=None)
     ws = api.workspaces(ctx, [rel], remote)[0]
     snap, packed = mf.pack(m, level=3)
-    ws.cache_manifest(snap, packed=packed)
+    ws.cache_manifest(snap, m, packed=packed)
     index = Index(ws.index_path)
     for e in m.entries:
         if e.link is not None:

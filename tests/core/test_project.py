@@ -426,36 +426,37 @@ def test_status_warns_once_when_the_marker_no_longer_matches(cli: Cli, tmp_path:
     assert "1 modified" in r.out and (r.out + r.err).count("pipe: special file skipped") == 1
 
 
-def test_manifest_cache_columns_round_trip_and_bad_copies_fall_back(cli: Cli, tmp_path: Path) -> None:
-    """The marshal copy of a cached snapshot gives back the same manifest; a copy in the
-    older per-entry format, or a damaged one, is ignored and rebuilt from the verified JSON."""
+def test_manifest_cache_round_trips_and_bad_copies_fall_back(cli: Cli, tmp_path: Path) -> None:
+    """The fast copy of a cached snapshot gives back the same manifest; a missing copy, one in
+    the older format, or a damaged one, is ignored and rebuilt from the verified JSON."""
     import marshal
 
+    from lobs import manifest_cache
     from lobs.model import Entry, Manifest, Stored
-    from lobs.workspace import FAST_MAGIC, _from_columns, _to_columns
 
     m = Manifest("t", "sha256", None, "2026-01-01T00:00:00Z", "msg", [
         Entry("a b/ü.txt", 5, 0o644, "ab" * 32, Stored("zstd", 4)),
         Entry("l", 3, 0o777, "cd" * 32, None, "a b/ü.txt"),
         Entry("z", 0, 0o600, "ef" * 32, Stored("none", 0)),
-    ])
-    assert _from_columns(marshal.loads(marshal.dumps(_to_columns(m)))) == m
+    ] + [Entry(f"many/{i:06d}", i, 0o644, f"{i:064x}", Stored("zstd", i)) for i in range(70_000)])  # two frames
+    manifest_cache.write(tmp_path / "m", m)
+    assert manifest_cache.read(tmp_path / "m") == m
     proj = make_project(cli, tmp_path)
     assert cli("push", cwd=proj).code == 0
-    (proj / "data/corpus/new").write_text("n")  # not clean: status loads the base manifest
-    fast = next((proj / ".lobs/manifests").glob("*.m"), None)
-    assert fast is None  # written when first read
-    assert "+ new" in cli("status", cwd=proj).out
-    fast = next((proj / ".lobs/manifests").glob("*.m"))
-    assert fast.read_bytes().startswith(FAST_MAGIC)
+    fast = next((proj / ".lobs/manifests").glob("*.m"))  # written by the push
     good = fast.read_bytes()
-    for bad in (b"lobs.manifest-cache/1\n" + marshal.dumps(("t", "sha256", None, "", None, [])),
-                FAST_MAGIC + marshal.dumps((("t", "sha256", None, "", None), ["x"], [], [], [], [], [], [])),
-                good[: len(good) // 2]):
-        fast.write_bytes(bad)
+    pushed = manifest_cache.read(fast)
+    assert pushed is not None and {e.path for e in pushed.entries} >= {"a.json", "sub/b.txt"}
+    (proj / "data/corpus/new").write_text("n")  # not clean: status loads the base manifest
+    for bad in (None, b"lobs.manifest-cache/1\n" + marshal.dumps(("t", "sha256", None, "", None, [])),
+                good[:-10], good + b"x", good[:40] + b"\xff" * 8 + good[48:]):
+        if bad is None:
+            fast.unlink()
+        else:
+            fast.write_bytes(bad)
         out = cli("status", cwd=proj).out
         assert "+ new" in out and "- " not in out  # the same answer, from the JSON
-        assert fast.read_bytes() == good  # and the copy is rebuilt
+        assert manifest_cache.read(fast) == pushed  # and the copy is rebuilt
 
 
 def test_files_edited_during_a_push_or_a_pull_are_caught(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
