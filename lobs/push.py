@@ -11,7 +11,6 @@ import itertools
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -188,7 +187,6 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     ws = plan.ws
     staging = ws.state_dir / "staging" / f"push-{os.getpid()}"
     stored = dict(plan.stored)
-    paths = _UploadPaths(plan.uploads, ws.layout)
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
     feed = Feed()
     budget = Budget(CHUNK_BYTES, feed)
@@ -226,7 +224,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     producer = threading.Thread(target=produce, name="lobs-stage", daemon=True)
     producer.start()
     try:
-        remote.transport.upload_feed(feed, Sent(TransferReporter(progress, "upload", paths), budget), jobs)
+        remote.transport.upload_feed(feed, Sent(TransferReporter(progress, "upload", {}), budget), jobs)
     finally:
         budget.stop()
         producer.join(timeout=0.1)
@@ -255,37 +253,15 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     return snap_id, manifest
 
 
-class _UploadPaths(Mapping[str, tuple[str, int]]):
-    """key -> (path, size) of the uploads, found on lookup through the content hash (cas)
-    or the path (mirror) that the key is made of: no key string or tuple kept per file."""
-
-    def __init__(self, uploads: list[Upload], layout: Layout) -> None:
-        self._layout = layout
-        self._by_id = {layout.object_id(u.entry): u for u in uploads}
-
-    def __getitem__(self, key: str) -> tuple[str, int]:
-        for ident in self._layout.ids_of_key(key):
-            u = self._by_id.get(ident)
-            if u is not None and u.key == key:
-                return u.entry.path, u.entry.size
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return (u.key for u in self._by_id.values())
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-
 def _stage(u: Upload, staging: Path, ws: Workspace, stored: dict[str, Stored]) -> Transfer:
     key = u.entry.hash if ws.layout.kind == "cas" else u.entry.path
     if u.codec == "zstd":
         dest = staging / u.key
         _, size = compress_file(u.local, dest, level=ws.compression.level, algo=ws.hash_algo, expect_hash=u.entry.hash)
         stored[key] = Stored("zstd", size)
-        return Transfer(dest, u.key, size, movable=True)
+        return Transfer(dest, u.key, size, movable=True, item=(u.entry.path, u.entry.size))
     stored[key] = Stored("none", u.entry.size)
-    return Transfer(u.local, u.key, u.entry.size)
+    return Transfer(u.local, u.key, u.entry.size, item=(u.entry.path, u.entry.size))
 
 
 def _check_unchanged(plan: PushPlan, remote: Remote) -> None:

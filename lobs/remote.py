@@ -37,22 +37,6 @@ class Layout:
             return f"objects/{entry.hash[:2]}/{entry.hash[2:]}{suffix}"
         return self._under(entry.path) + suffix
 
-    def object_id(self, entry: Entry) -> str:
-        """What an object's key is made of: the content hash (cas) or the path (mirror)."""
-        return entry.hash if self.kind == "cas" else entry.path
-
-    def ids_of_key(self, key: str) -> list[str]:
-        """The object ids that ``key`` may belong to (the inverse of :meth:`object_key`;
-        a mirror key ending in .zst is a file so named, or a compressed one)."""
-        if self.kind == "cas":
-            name = key.removeprefix("objects/").removesuffix(".zst")
-            return [name[:2] + name[3:]] if name[2:3] == "/" else []
-        prefix = self._under("") if self.remote_path else ""
-        if not key.startswith(prefix):
-            return []
-        rel = key[len(prefix) :]
-        return [rel, rel[:-4]] if rel.endswith(".zst") else [rel]
-
     def _under(self, key: str) -> str:
         return f"{self.remote_path}/{key}" if self.remote_path else key
 
@@ -85,7 +69,7 @@ class TransferReporter:
         self._progress, self._action, self._paths = progress, action, paths
 
     def done(self, transfer: Transfer) -> None:
-        path, size = self._paths.get(transfer.key, (transfer.key, transfer.size))
+        path, size = transfer.item or self._paths.get(transfer.key, (transfer.key, transfer.size))
         self._progress.item(self._action, path, size)
         self._progress.advance(files=1)
 

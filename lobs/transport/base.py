@@ -49,6 +49,7 @@ class Transfer:
     key: str
     size: int  # the expected size in bytes, for progress; -1 if unknown
     movable: bool = False  # upload: a temp file of the caller's; the transport may move or delete it once sent
+    item: tuple[str, int] | None = None  # (path, size) that progress reports it as; for lobs, not the tool
 
 
 @dataclass(frozen=True)

@@ -293,21 +293,3 @@ def test_hash_file_at_every_read_boundary(tmp_path: Path, size: int) -> None:
     assert hashing.hash_file("sha256", p, seen.append) == (hashlib.sha256(data).hexdigest(), size)
     assert sum(seen) == size
     assert hashing.hash_file("xxh128", p)[0] == xxhash.xxh3_128(data).hexdigest()
-
-
-def test_upload_keys_map_back_to_their_files_without_a_stored_key(tmp_path: Path) -> None:
-    """Transports report keys; the push finds the file through the hash or path the key is made of."""
-    from lobs.push import Upload, _UploadPaths
-    from lobs.remote import Layout
-
-    a = Entry("d/a.txt", 3, 0o644, "ab" * 32)  # sent as is: "d/a.txt.zst" is taken by a real file
-    z = Entry("d/a.txt.zst", 4, 0o644, "cd" * 32)
-    b = Entry("d/b.txt", 5, 0o644, "ef" * 32)  # compressed: its mirror key ends in .zst
-    for layout in (Layout("cas", ""), Layout("mirror", ""), Layout("mirror", "team/set")):
-        ups = [Upload(a, "none", layout, tmp_path), Upload(z, "none", layout, tmp_path), Upload(b, "zstd", layout, tmp_path)]
-        paths = _UploadPaths(ups, layout)
-        assert len({u.key for u in ups}) == 3 and len(paths) == 3
-        assert {k: paths[k] for k in paths} == {ups[0].key: ("d/a.txt", 3), ups[1].key: ("d/a.txt.zst", 4), ups[2].key: ("d/b.txt", 5)}
-        assert ups[2].key == layout.object_key(b, "zstd") and ups[0].local == tmp_path / "d/a.txt"
-        for bad in ("objects/zz", "elsewhere/d/a.txt", layout.object_key(b, "none"), layout.object_key(Entry("d/c", 1, 0o644, "00" * 32), "none")):
-            assert bad not in paths

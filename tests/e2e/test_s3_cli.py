@@ -85,3 +85,23 @@ def test_failures_leave_ref_and_files_alone(s3_endpoint: S3Endpoint, cli: Cli, t
     # an unreachable endpoint fails fast with a transport error
     r = cli("push", str(src), s3_endpoint.s3_url("x"), "--transport", tool, "--endpoint-url", "http://127.0.0.1:9")
     assert r.code == ExitCode.TRANSPORT and "127.0.0.1:9" in r.err
+
+
+@pytest.mark.parametrize("tool", [*TOOLS, "local"])
+def test_upload_events_name_each_file_once_by_its_path(s3_endpoint: S3Endpoint, cli: Cli, tmp_path: Path, tool: str) -> None:
+    """The tool reports keys; lobs reports the files they hold (path and size), once each."""
+    src = tmp_path / "src"
+    (src / "sub dir").mkdir(parents=True)
+    sizes = {"a.txt": 3000, "sub dir/b.json": 10, "raw.bin": 5000}
+    for name, n in sizes.items():
+        (src / name).write_bytes((b"x" * n) if name != "raw.bin" else bytes(range(256)) * (n // 256) + b"r" * (n % 256))
+    if tool == "local":
+        r = cli("push", str(src), str(tmp_path / "folder-remote"), "--json")
+    else:
+        require_tool(tool)
+        r = cli("push", str(src), s3_endpoint.s3_url(f"events-{tool}"), "--json", "--transport", tool,
+                "--endpoint-url", s3_endpoint.url)
+    assert r.code == 0, r.err
+    events = [json.loads(line) for line in r.err.splitlines() if line.startswith("{")]
+    uploads = [(e["path"], e["size"]) for e in events if e.get("event") == "file" and e.get("action") == "upload"]
+    assert sorted(uploads) == sorted(sizes.items())
