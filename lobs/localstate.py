@@ -76,8 +76,10 @@ def read_local(
 
     Raises NotFoundError if the directory is missing, UnsupportedError for names
     that cannot round-trip. ``scanned`` is consumed: its ``files`` list is emptied.
-    ``prior``: entries (by path) whose hash strings are shared where equal (see
-    :func:`~lobs.index.split_known`).
+    ``prior`` (say, the last synced manifest by path): hash strings equal to its are
+    shared (see :func:`~lobs.index.split_known`), and a file exactly as in ``prior`` is
+    given ``prior``'s entry itself, whose ``stored`` may be set: for reading (status),
+    not for pushing.
     """
     res = scanned if scanned is not None else scan_workspace(ws, progress)
     algo = algo or ws.hash_algo
@@ -92,11 +94,17 @@ def read_local(
     links: dict[str, LocalFile] = {}
     scanned_files, res.files = res.files, []  # consumed: each LocalFile is let go as its entry is made
     scanned_files.reverse()
+    same = prior.get if prior else None
     while scanned_files:
         f = scanned_files.pop()
         h = hashes.get(f.path)
         if h is not None:
-            entries[f.path] = Entry(f.path, f.size, f.mode, h, None, f.link)
+            size = f.size
+            p = same(f.path) if same else None
+            if p is not None and p.hash is h and p.size == size and p.mode == f.mode and p.link == f.link:
+                entries[f.path] = p  # unchanged: prior's entry itself (not a second object per file)
+            else:
+                entries[f.path] = Entry(f.path, size, f.mode, h, None, f.link)
             if f.link is not None:
                 links[f.path] = f
     return LocalState(LocalFiles(entries, index, links), entries, index, res.skipped)

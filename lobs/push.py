@@ -43,16 +43,12 @@ class Upload:
 
     entry: Entry  # the first entry with this content
     codec: str
-    layout: Layout
-    root: Path
 
-    @property
-    def key(self) -> str:
-        return self.layout.object_key(self.entry, self.codec)
+    def key(self, layout: Layout) -> str:
+        return layout.object_key(self.entry, self.codec)
 
-    @property
-    def local(self) -> Path:
-        return self.root / self.entry.path
+    def local(self, root: Path) -> Path:
+        return root / self.entry.path
 
 
 @dataclass
@@ -82,7 +78,7 @@ class PushPlan:
             "remote_ref": self.remote_ref,
             "changes": [c.to_json() for c in self.diff.changes],
             "counts": self.diff.counts(),
-            "uploads": [{"path": u.entry.path, "key": u.key, "size": u.entry.size, "codec": u.codec} for u in self.uploads],
+            "uploads": [{"path": u.entry.path, "key": u.key(self.ws.layout), "size": u.entry.size, "codec": u.codec} for u in self.uploads],
             "deletes": self.deletes,
         }
 
@@ -149,9 +145,9 @@ def plan_push(
         codec = codecs[e.path]
         if layout.kind == "mirror" and codec == "zstd" and (e.path + ".zst") in local.entries:
             codec = "none"  # the name x.zst is taken by a real file
-        u = Upload(e, codec, layout, ws.root)
+        u = Upload(e, codec)
         if layout.kind == "mirror":
-            needed_keys.add(u.key)
+            needed_keys.add(u.key(layout))
         uploads.append(u)
     deletes: list[str] = []
     if layout.kind == "mirror":
@@ -186,7 +182,6 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     """
     ws = plan.ws
     staging = ws.state_dir / "staging" / f"push-{os.getpid()}"
-    stored = dict(plan.stored)
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
     feed = Feed()
     budget = Budget(CHUNK_BYTES, feed)
@@ -197,7 +192,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             raw = [u for u in plan.uploads if u.codec != "zstd"]
             packed = [u for u in plan.uploads if u.codec == "zstd"]
             for u in raw:
-                feed.put(_stage(u, staging, ws, stored))
+                feed.put(_stage(u, staging, ws))
             if raw and packed:
                 feed.flush()
 
@@ -205,8 +200,8 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             early = len(packed) > 2 * FIRST_BATCH and not remote.transport.capabilities.slow_start
 
             def one(u: Upload) -> None:
-                if budget.acquire(u.key, u.entry.size):
-                    feed.put(_stage(u, staging, ws, stored))
+                if budget.acquire(u.key(ws.layout), u.entry.size):
+                    feed.put(_stage(u, staging, ws))
                     if next(made) == FIRST_BATCH and early:
                         feed.flush()  # the tool starts on small files while the rest compress
 
@@ -231,8 +226,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
         shutil.rmtree(staging, ignore_errors=True)
     _check_unchanged(plan, remote)
     entries = sorted(plan.local.entries.values(), key=_pkey)
-    for e in entries:  # the scanned entries become the manifest's (no second copy of each)
-        e.stored = None if e.is_link else stored[e.hash if ws.layout.kind == "cas" else e.path]
+    _fill_stored(entries, plan)
     manifest = Manifest(
         target=ws.remote_path or ws.root.name,
         hash=ws.hash_algo,
@@ -253,15 +247,34 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     return snap_id, manifest
 
 
-def _stage(u: Upload, staging: Path, ws: Workspace, stored: dict[str, Stored]) -> Transfer:
-    key = u.entry.hash if ws.layout.kind == "cas" else u.entry.path
+def _fill_stored(entries: list[Entry], plan: PushPlan) -> None:
+    """Say how each entry is stored: an upload's entry was told when it was staged; content
+    already on the remote is in the plan; a file with the same content as an upload (cas)
+    shares that upload's. The scanned entries become the manifest's (no second copy)."""
+    cas = plan.ws.layout.kind == "cas"
+    sent: dict[str, Stored | None] | None = None  # hash -> stored of the uploads, built only for duplicates
+    for e in entries:
+        if e.is_link:
+            e.stored = None
+        elif e.stored is None:
+            st = plan.stored.get(e.hash if cas else e.path)
+            if st is None:
+                sent = sent if sent is not None else {u.entry.hash: u.entry.stored for u in plan.uploads}
+                st = sent[e.hash]
+            e.stored = st
+
+
+def _stage(u: Upload, staging: Path, ws: Workspace) -> Transfer:
+    """Compress (or not) one upload's file for the tool; records in ``u.entry.stored`` how."""
+    item = (u.entry.path, u.entry.size)
+    key = u.key(ws.layout)
     if u.codec == "zstd":
-        dest = staging / u.key
-        _, size = compress_file(u.local, dest, level=ws.compression.level, algo=ws.hash_algo, expect_hash=u.entry.hash)
-        stored[key] = Stored("zstd", size)
-        return Transfer(dest, u.key, size, movable=True, item=(u.entry.path, u.entry.size))
-    stored[key] = Stored("none", u.entry.size)
-    return Transfer(u.local, u.key, u.entry.size, item=(u.entry.path, u.entry.size))
+        dest = staging / key
+        _, size = compress_file(u.local(ws.root), dest, level=ws.compression.level, algo=ws.hash_algo, expect_hash=u.entry.hash)
+        u.entry.stored = Stored("zstd", size)
+        return Transfer(dest, key, size, movable=True, item=item)
+    u.entry.stored = Stored("none", u.entry.size)
+    return Transfer(u.local(ws.root), key, u.entry.size, item=item)
 
 
 def _check_unchanged(plan: PushPlan, remote: Remote) -> None:
@@ -273,14 +286,14 @@ def _check_unchanged(plan: PushPlan, remote: Remote) -> None:
             continue
         f = plan.local.files[u.entry.path]
         try:
-            st = os.stat(u.local, follow_symlinks=False)
+            st = os.stat(u.local(plan.ws.root), follow_symlinks=False)
         except FileNotFoundError:
             changed.append(u.entry.path)
-            bad_keys.append(u.key)
+            bad_keys.append(u.key(plan.ws.layout))
             continue
         if (st.st_size, st.st_mtime_ns) != (f.size, f.mtime_ns):
             changed.append(u.entry.path)
-            bad_keys.append(u.key)
+            bad_keys.append(u.key(plan.ws.layout))
     if changed:
         remote.transport.delete(bad_keys)  # they may hold the new content under the old hash
         raise IntegrityError(
