@@ -51,6 +51,14 @@ def cli(obj: Obj, verbose: int, quiet: bool) -> None:
     """Keep plain directories in sync with S3, rclone remotes or a folder."""
     obj.verbose = verbose
     obj.quiet = quiet
+    _log_commands(verbose >= 2)
+
+
+def _log_commands(on: bool) -> None:
+    if on or "lobs.cli.command_log" in sys.modules:  # (logging costs start-up time: not imported otherwise)
+        from lobs.cli.command_log import log_commands
+
+        log_commands(on)
 
 
 def _register() -> None:

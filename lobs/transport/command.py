@@ -133,9 +133,10 @@ class CommandTransport(Transport):
         return child_env(self.tdef.name, self.spec, {k: render_text(v, ctx) for k, v in self.tdef.env.items()})
 
     def run(self, argv: Sequence[str], *, stdin: bytes | Iterable[bytes] | None = None, **kw: Any) -> Result:
-        log.debug("run: %s", display_argv(argv))
         kw.setdefault("cancel", self._cancel)
-        return run(argv, env=self.env(), settings=self.settings, stdin=stdin, **kw)
+        result = run(argv, env=self.env(), settings=self.settings, stdin=stdin, **kw)
+        log.debug("ran %s (exit %d, %.2f s)", display_argv(argv), result.returncode, result.seconds)
+        return result
 
     def interrupt(self) -> None:
         self._cancel.set()

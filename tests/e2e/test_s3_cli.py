@@ -5,6 +5,7 @@ one tool is pulled correctly with every other."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,18 @@ def test_upload_events_name_each_file_once_by_its_path(s3_endpoint: S3Endpoint, 
     events = [json.loads(line) for line in r.err.splitlines() if line.startswith("{")]
     uploads = [(e["path"], e["size"]) for e in events if e.get("event") == "file" and e.get("action") == "upload"]
     assert sorted(uploads) == sorted(sizes.items())
+
+
+def test_vv_shows_each_tool_run_without_secrets(s3_endpoint: S3Endpoint, cli: Cli, tmp_path: Path) -> None:
+    require_tool("s5cmd")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("a")
+    r = cli("-vv", "push", str(src), s3_endpoint.s3_url("vv"), "--transport", "s5cmd", "--endpoint-url", s3_endpoint.url)
+    assert r.code == 0, r.err
+    runs = [line for line in r.err.splitlines() if line.startswith("lobs: ran ")]
+    assert runs and all(re.search(r" \(exit -?\d+, \d+\.\d\d s\)$", line) for line in runs), runs
+    assert any("s5cmd" in line and " ls " in line for line in runs)  # the objects listing
+    assert "AWS_SECRET_ACCESS_KEY" not in r.err  # argv only (redacted), never the environment
+    quiet = cli("push", str(src), s3_endpoint.s3_url("vv2"), "--transport", "s5cmd", "--endpoint-url", s3_endpoint.url)
+    assert quiet.code == 0 and "lobs: ran" not in quiet.err  # off again in the same process
