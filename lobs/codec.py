@@ -7,6 +7,7 @@ streams in 1 MiB chunks: no file is ever held in memory whole.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -17,7 +18,6 @@ from typing import IO
 import zstandard
 
 from lobs.errors import ConfigError, IntegrityError
-from lobs.fsutil import atomic_writer
 from lobs.hashing import CHUNK, new_hasher
 
 SAMPLE = 128 * 1024
@@ -99,27 +99,53 @@ def compress_file(
     expect_hash: str | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> tuple[str, int]:
-    """Compress ``src`` into ``dest`` (atomically) while hashing the source.
+    """Compress ``src`` into ``dest`` while hashing the source.
 
+    ``dest`` is scratch space (push staging, whose folder must exist): written in
+    place, not through a temp file and a rename, and deleted if anything fails.
     Returns (hash of the uncompressed bytes, compressed size). If ``expect_hash``
-    is given and differs, ``dest`` is not written and IntegrityError is raised
-    (the file changed since it was scanned).
+    is given and differs, IntegrityError is raised (the file changed since it was
+    scanned).
     """
     h = new_hasher(algo)
-    cctx = zstandard.ZstdCompressor(level=level, write_content_size=True, threads=0)
-    with atomic_writer(dest, durable=False) as out, open(src, "rb") as fin:
-        size = src.stat().st_size
-        with cctx.stream_writer(out, size=size, closefd=False) as zw:
-            while chunk := fin.read(CHUNK):
-                h.update(chunk)
-                zw.write(chunk)
+    cctx = _compressor(level)
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as fin:
+            data = fin.read(CHUNK)
+            if len(data) < CHUNK:  # most files: one read, one call
+                h.update(data)
+                out.write(cctx.compress(data))
                 if on_bytes:
-                    on_bytes(len(chunk))
-        digest = h.hexdigest()
-        if expect_hash is not None and digest != expect_hash:
-            raise IntegrityError(f"{src} changed while it was being pushed", "re-run the push")
-        stored_size = out.tell()
+                    on_bytes(len(data))
+            else:
+                with cctx.stream_writer(out, size=os.fstat(fin.fileno()).st_size, closefd=False) as zw:
+                    while data:
+                        h.update(data)
+                        zw.write(data)
+                        if on_bytes:
+                            on_bytes(len(data))
+                        data = fin.read(CHUNK)
+            digest = h.hexdigest()
+            if expect_hash is not None and digest != expect_hash:
+                raise IntegrityError(f"{src} changed while it was being pushed", "re-run the push")
+            stored_size = out.tell()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(dest)
+        raise
     return digest, stored_size
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    """One compressor per thread and level, reused (making one costs more than compressing a small file)."""
+    cache: dict[int, zstandard.ZstdCompressor] | None = getattr(_local, "by_level", None)
+    if cache is None:
+        cache = _local.by_level = {}
+    z = cache.get(level)
+    if z is None:
+        z = cache[level] = zstandard.ZstdCompressor(level=level, write_content_size=True)
+    return z
 
 
 def decode_stream(

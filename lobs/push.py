@@ -184,6 +184,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     staging = ws.state_dir / "staging" / f"push-{os.getpid()}"
     progress.phase("upload", len(plan.uploads), plan.upload_bytes)
     feed = Feed()
+    folders: set[Path] = set()
     budget = Budget(CHUNK_BYTES, feed)
     workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
 
@@ -192,7 +193,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             raw = [u for u in plan.uploads if u.codec != "zstd"]
             packed = [u for u in plan.uploads if u.codec == "zstd"]
             for u in raw:
-                feed.put(_stage(u, staging, ws))
+                feed.put(_stage(u, staging, ws, folders))
             if raw and packed:
                 feed.flush()
 
@@ -201,7 +202,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
 
             def one(u: Upload) -> None:
                 if budget.acquire(u.key(ws.layout), u.entry.size):
-                    feed.put(_stage(u, staging, ws))
+                    feed.put(_stage(u, staging, ws, folders))
                     if next(made) == FIRST_BATCH and early:
                         feed.flush()  # the tool starts on small files while the rest compress
 
@@ -264,12 +265,16 @@ def _fill_stored(entries: list[Entry], plan: PushPlan) -> None:
             e.stored = st
 
 
-def _stage(u: Upload, staging: Path, ws: Workspace) -> Transfer:
-    """Compress (or not) one upload's file for the tool; records in ``u.entry.stored`` how."""
+def _stage(u: Upload, staging: Path, ws: Workspace, made: set[Path]) -> Transfer:
+    """Compress (or not) one upload's file for the tool; records in ``u.entry.stored`` how.
+    ``made``: staging folders known to exist (each is made once, not checked per file)."""
     item = (u.entry.path, u.entry.size)
     key = u.key(ws.layout)
     if u.codec == "zstd":
         dest = staging / key
+        if dest.parent not in made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made.add(dest.parent)
         _, size = compress_file(u.local(ws.root), dest, level=ws.compression.level, algo=ws.hash_algo, expect_hash=u.entry.hash)
         u.entry.stored = Stored("zstd", size)
         return Transfer(dest, key, size, movable=True, item=item)
