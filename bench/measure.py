@@ -126,6 +126,7 @@ def run_variant_once(v: Variant, log: Path) -> None:
     try:
         if v.setup:
             v.setup()
+        os.sync()  # the previous contender's dirty pages go to disk now, not during this one's run
         total, peak = 0.0, 0
         before = v.probe() if v.probe else None
         for argv in v.cmds():
