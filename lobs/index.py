@@ -3,10 +3,11 @@
 An unchanged file is never hashed twice: a file whose stat matches its index row
 reuses the stored hash. Racy-write guard (as git does): a file modified within
 ``RACY_NS`` of the moment its row is written gets no stored hash, so a change in
-the same timestamp tick is never missed. Stored as one file of marshal frames of
-65,536 rows each (loads 100,000 rows in a few tens of milliseconds, several times
-faster than SQLite; written and read a frame at a time), replaced atomically, so a killed process leaves the old index or the new one. The index is a
-cache: a missing, corrupt or foreign file only means files get hashed again.
+the same timestamp tick is never missed. Stored as marshal frames
+(:mod:`lobs.index_file`; loads 100,000 rows in a few tens of milliseconds, several
+times faster than SQLite), replaced atomically, so a killed process leaves the old
+index or the new one. The index is a cache: a missing, corrupt or foreign file only
+means files get hashed again.
 
 Each row also says whether it is *synced*: its file is, byte for byte, the entry of the
 snapshot the working tree was last synced to (``meta["synced"]``). When every scanned
@@ -17,35 +18,19 @@ loading that snapshot's manifest (:meth:`Index.is_clean`, the fast path of statu
 from __future__ import annotations
 
 import contextlib
-import itertools
-import marshal
 import os
-import struct
 import time
 from collections.abc import Callable, Container, Iterator, Mapping
 from pathlib import Path
-from typing import IO
 
+from lobs import index_file
 from lobs.clean_marker import clean_marker_path
-from lobs.frames import CHUNK, read_frame, write_frame
-from lobs.fsutil import atomic_writer
 from lobs.hashing import hash_bytes, hash_file
+from lobs.index_file import FLAGS_AT, HAS_SHA, HAS_XXH, SYNCED
 from lobs.model import Entry
 from lobs.scan import LocalFile
 
 RACY_NS = 2_000_000_000
-MAGIC = b"lobs.index/4\n"
-_MAGIC_V3 = b"lobs.index/3\n"  # the same rows, in one marshal blob (saving a million rows copied 120 MB at once)
-_MAGIC_V2 = b"lobs.index/2\n"  # rows were tuples (size, mtime, ctime, ino, sha, xxh, synced)
-CHUNK_ROWS = CHUNK  # /4: frames (lobs.frames): (meta, row count), then the rows in chunks
-
-# A row is 81 bytes: the stat key (size, mtime_ns, ctime_ns, inode), a flags byte, the
-# sha256 digest and the xxh128 digest (raw, zeros when absent). The stat key is
-# LocalFile.key (scan.pack_stat), kept packed from the walk on. Bytes, not tuples of
-# ints and hex strings: a million rows take ~200 MB rather than ~500 MB, and load faster.
-_ROW = struct.Struct("<qqqQB32s16s")
-_FLAGS = 32  # offset of the flags byte
-SYNCED, HAS_SHA, HAS_XXH = 1, 2, 4
 _DIGEST = {"sha256": (33, 65, HAS_SHA), "xxh128": (65, 81, HAS_XXH)}  # slice and flag per algorithm
 
 
@@ -62,37 +47,27 @@ class Index:
         self.meta: dict[str, str] = {}
         self._changed = False
         if db_path is not None:
-            current = False
-            try:
-                with open(db_path, "rb") as f:
-                    current = f.read(len(MAGIC)) == MAGIC
-                    if current:  # a corrupt index is only a cache: else start over
-                        self._rows, self.meta = _load_frames(f)
-                    else:
-                        f.seek(0)
-                        self._rows, self.meta = _load(f.read())
-            except OSError:
-                pass
+            self._rows, self.meta, current = index_file.load(db_path)  # a corrupt index is only a cache
             self._changed = not current and bool(self._rows)  # an older format: rewrite
 
     def lookup(self, f: LocalFile, algo: str) -> str | None:
         row, key = self._rows.get(f.path), f.key
         lo, hi, flag = _DIGEST[algo]
-        if row is None or not row.startswith(key) or not row[_FLAGS] & flag:
+        if row is None or not row.startswith(key) or not row[FLAGS_AT] & flag:
             return None
         return row[lo:hi].hex()
 
     def stat_key(self, path: str) -> bytes | None:
         """The stat key (:attr:`LocalFile.key`) that ``path``'s row was recorded with, if any."""
         row = self._rows.get(path)
-        return row[:_FLAGS] if row is not None else None
+        return row[:FLAGS_AT] if row is not None else None
 
     def record(self, f: LocalFile, algo: str, digest: str, now_ns: int | None = None) -> None:
         now_ns = now_ns if now_ns is not None else time.time_ns()
         key = f.key
         old = self._rows.get(f.path)
         keep = old is not None and old.startswith(key)  # the other algorithm's digest stays valid
-        flags = old[_FLAGS] & (HAS_SHA | HAS_XXH) if keep and old else 0
+        flags = old[FLAGS_AT] & (HAS_SHA | HAS_XXH) if keep and old else 0
         sha, xxh = (old[33:65], old[65:81]) if keep and old else (bytes(32), bytes(16))
         lo, hi, flag = _DIGEST[algo]
         if now_ns - f.mtime_ns < RACY_NS:
@@ -122,9 +97,9 @@ class Index:
         rows = self._rows
         for path, row in rows.items():  # values change, keys do not: safe while iterating
             e = entries.get(path)
-            synced = e is not None and e.link is None and bool(row[_FLAGS] & flag) and row[lo:hi].hex() == e.hash
-            if bool(row[_FLAGS] & SYNCED) != synced:
-                rows[path] = row[:_FLAGS] + bytes(((row[_FLAGS] & ~SYNCED) | (SYNCED if synced else 0),)) + row[33:]
+            synced = e is not None and e.link is None and bool(row[FLAGS_AT] & flag) and row[lo:hi].hex() == e.hash
+            if bool(row[FLAGS_AT] & SYNCED) != synced:
+                rows[path] = row[:FLAGS_AT] + bytes(((row[FLAGS_AT] & ~SYNCED) | (SYNCED if synced else 0),)) + row[33:]
         for path, e in entries.items():
             f = files.get(path)
             if e.link is not None and f is not None and f.link == e.link:
@@ -141,7 +116,7 @@ class Index:
         rows = self._rows
         for f in files:
             row = rows.get(f.path)
-            if row is None or not row[_FLAGS] & SYNCED or not row.startswith(f.key):
+            if row is None or not row[FLAGS_AT] & SYNCED or not row.startswith(f.key):
                 return False
         return True
 
@@ -150,66 +125,8 @@ class Index:
             return
         with contextlib.suppress(OSError):
             clean_marker_path(self.path).unlink()  # rows change: the marker is recomputed from them
-        rows = self._rows
-        with atomic_writer(self.path) as f:
-            f.write(MAGIC)
-            write_frame(f, (self.meta, len(rows)))
-            it = iter(rows.items())
-            while chunk := dict(itertools.islice(it, CHUNK_ROWS)):  # a few MB at a time, never the whole index
-                write_frame(f, chunk)
+        index_file.save(self.path, self.meta, self._rows)
         self._changed = False
-
-
-def _load_frames(f: IO[bytes]) -> tuple[dict[str, bytes], dict[str, str]]:
-    """Rows and meta of a /4 index, read a frame at a time; empty if anything is off."""
-    try:
-        head = read_frame(f)
-        if not (isinstance(head, tuple) and len(head) == 2 and isinstance(head[0], dict) and isinstance(head[1], int)):
-            return {}, {}
-        meta, count = head
-        rows: dict[str, bytes] = {}
-        while len(rows) < count:
-            chunk = read_frame(f)
-            if not isinstance(chunk, dict) or not chunk or not _rows_ok(chunk):
-                return {}, {}
-            rows.update(chunk)
-        if len(rows) != count or f.read(1):
-            return {}, {}
-        return rows, meta
-    except (EOFError, ValueError, TypeError, OSError):
-        return {}, {}
-
-
-def _rows_ok(rows: dict[object, object]) -> bool:
-    return set(map(type, rows)) == {str} and set(map(type, rows.values())) == {bytes} and set(map(len, rows.values())) == {_ROW.size}  # type: ignore[arg-type]
-
-
-def _load(data: bytes) -> tuple[dict[str, bytes], dict[str, str]]:
-    """Rows and meta of an index file of an older format; empty for anything unreadable."""
-    for magic in (_MAGIC_V3, _MAGIC_V2):
-        if data.startswith(magic):
-            try:
-                meta, rows = marshal.loads(memoryview(data)[len(magic) :])
-            except (EOFError, ValueError, TypeError):
-                return {}, {}
-            if not isinstance(rows, dict) or not isinstance(meta, dict):
-                return {}, {}
-            if magic == _MAGIC_V2:
-                try:
-                    rows = {p: _from_v2(r) for p, r in rows.items()}
-                except (TypeError, ValueError, struct.error, IndexError):
-                    return {}, {}
-            elif rows and not _rows_ok(rows):
-                return {}, {}
-            return rows, meta
-    return {}, {}
-
-
-def _from_v2(r: tuple[int, int, int, int, str | None, str | None, bool]) -> bytes:
-    flags = (SYNCED if r[6] else 0) | (HAS_SHA if r[4] else 0) | (HAS_XXH if r[5] else 0)
-    sha = bytes.fromhex(r[4]) if r[4] else bytes(32)
-    xxh = bytes.fromhex(r[5]) if r[5] else bytes(16)
-    return _ROW.pack(r[0], r[1], r[2], r[3], flags, sha, xxh)
 
 
 def hash_link(algo: str, target: str) -> str:
@@ -235,7 +152,7 @@ def split_known(
             out[f.path] = hash_link(algo, f.link)
             continue
         row = rows.get(f.path)
-        if row is not None and row[_FLAGS] & flag and row.startswith(f.key):
+        if row is not None and row[FLAGS_AT] & flag and row.startswith(f.key):
             out[f.path] = same(f.path, row[lo:hi].hex())
             continue
         todo.append(f)

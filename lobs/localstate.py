@@ -15,7 +15,7 @@ from lobs.workspace import Workspace
 @dataclass
 class LocalState:
     files: Mapping[str, LocalFile]  # the same paths as entries
-    entries: dict[str, Entry]  # stored is None: not stored anywhere yet
+    entries: dict[str, Entry]  # stored is None (not stored anywhere yet), unless read with a prior
     index: Index
     skipped: list[str]
 

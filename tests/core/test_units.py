@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lobs import hashing
+from lobs import hashing, index_file
 from lobs import index as index_mod
 from lobs import manifest as mf
 from lobs.codec import Compression, choose_codec, compress_file, decode_stream
@@ -174,11 +174,11 @@ def test_index_keeps_both_digests_and_survives_bad_files(tmp_path: Path) -> None
     assert index_mod.Index(db).lookup(f, "sha256") == "ef" * 32
     # the current format is frames; many rows span several
     big = index_mod.Index(db)
-    for i in range(index_mod.CHUNK_ROWS + 5):
+    for i in range(index_file.CHUNK_ROWS + 5):
         big._rows[f"x/{i}"] = v3["f"]
     big._changed = True
     big.save()
-    assert db.read_bytes().startswith(index_mod.MAGIC)
+    assert db.read_bytes().startswith(index_file.MAGIC)
     again = index_mod.Index(db)
     assert again._rows == big._rows and again.meta == {"synced": "s"} and not again._changed
     good = db.read_bytes()
