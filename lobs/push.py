@@ -265,16 +265,25 @@ def _fill_stored(entries: list[Entry], plan: PushPlan) -> None:
             e.stored = st
 
 
+_staged = itertools.count()
+
+
 def _stage(u: Upload, staging: Path, ws: Workspace, made: set[Path]) -> Transfer:
     """Compress (or not) one upload's file for the tool; records in ``u.entry.stored`` how.
-    ``made``: staging folders known to exist (each is made once, not checked per file)."""
+
+    A staged file is named by a number in a folder of the thread's own (``made``: the
+    folders made so far): no folder per key prefix (256 of them for a cas push, and a
+    folder is the dearest thing to create), and no two threads creating files in one
+    folder (they would queue on its lock). Transports place files by their key.
+    """
     item = (u.entry.path, u.entry.size)
     key = u.key(ws.layout)
     if u.codec == "zstd":
-        dest = staging / key
-        if dest.parent not in made:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            made.add(dest.parent)
+        folder = staging / str(threading.get_ident())
+        if folder not in made:
+            folder.mkdir(parents=True, exist_ok=True)
+            made.add(folder)
+        dest = folder / str(next(_staged))
         _, size = compress_file(u.local(ws.root), dest, level=ws.compression.level, algo=ws.hash_algo, expect_hash=u.entry.hash)
         u.entry.stored = Stored("zstd", size)
         return Transfer(dest, key, size, movable=True, item=item)
