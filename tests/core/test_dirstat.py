@@ -128,3 +128,57 @@ def test_times_beyond_2262_pack_the_same_in_c_and_python(tmp_path: Path) -> None
     scanned = scan_mod.scan(tmp_path, Rules.root()).files[0]
     assert scanned.key == scan_mod.pack_stat(1, far, scanned.ctime_ns, scanned.ino)
     assert scanned.size == 1 and scanned.mtime_ns == far - 2**64  # read back as a signed number, as the index packs it
+
+
+def _within(seconds: float, fn):  # type: ignore[no-untyped-def]
+    """fn() on a thread: its result, or its exception, or a failure if it hangs."""
+    import threading
+
+    out: list[object] = []
+
+    def run() -> None:
+        try:
+            out.append(fn())
+        except BaseException as e:  # noqa: BLE001 - handed back
+            out.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), "the walk hung: a listing thread waits for a slot that never comes"
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
+
+
+@needs_c
+def test_a_walk_with_few_listings_ahead_gives_the_same_result_and_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing threads wait for the walker (at most AHEAD listings queued); an error in the
+    walker stops them instead of leaving them blocked."""
+    import threading
+
+    root = tmp_path / "t"
+    for i in range(60):
+        (root / f"d{i:02}" / "sub").mkdir(parents=True)
+        (root / f"d{i:02}" / "sub" / "f").write_text(str(i))
+    wide = _within(30, lambda: scan_mod.scan(root, Rules.root()))
+    monkeypatch.setattr(scan_mod, "AHEAD", 1)
+    narrow = _within(30, lambda: scan_mod.scan(root, Rules.root()))
+    assert narrow.files == wide.files and narrow.signature == wide.signature and len(wide.files) == 60
+    calls = 0
+    real = scan_mod._one_dir
+
+    def failing(*a, **k):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            raise OSError("boom")
+        return real(*a, **k)
+
+    monkeypatch.setattr(scan_mod, "_one_dir", failing)
+    before = threading.active_count()
+    with pytest.raises(OSError, match="boom"):
+        _within(30, lambda: scan_mod.scan(root, Rules.root()))
+    assert threading.active_count() == before  # every listing thread was joined
