@@ -21,6 +21,7 @@ from lobs.errors import ConflictError, IntegrityError
 from lobs.fetch import fetch_all
 from lobs.fsutil import TMP_PREFIX, fsync_dir
 from lobs.index import Index
+from lobs.lazyjson import LazyList
 from lobs.links import link_escape
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest
@@ -55,7 +56,7 @@ class PullPlan:
         return {
             "target": self.ws.name,
             "snapshot": self.snapshot,
-            "writes": [{"path": e.path, "size": e.size} for e in self.writes],
+            "writes": LazyList({"path": e.path, "size": e.size} for e in self.writes),
             "chmods": [e.path for e in self.chmods],
             "deletes": self.deletes,
             "conflicts": [{"path": p, "reason": r} for p, r in self.conflicts],

@@ -20,6 +20,7 @@ from lobs import manifest as mf
 from lobs.codec import choose_codec, compress_file
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConflictError, IntegrityError
+from lobs.lazyjson import LazyList
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest, Stored
 from lobs.parallel import batched, bounded_map
@@ -76,9 +77,11 @@ class PushPlan:
             "target": self.ws.name,
             "remote": self.ws.remote_name,
             "remote_ref": self.remote_ref,
-            "changes": [c.to_json() for c in self.diff.changes],
+            "changes": LazyList(c.to_json() for c in self.diff.changes),
             "counts": self.diff.counts(),
-            "uploads": [{"path": u.entry.path, "key": u.key(self.ws.layout), "size": u.entry.size, "codec": u.codec} for u in self.uploads],
+            "uploads": LazyList(
+                {"path": u.entry.path, "key": u.key(self.ws.layout), "size": u.entry.size, "codec": u.codec} for u in self.uploads
+            ),
             "deletes": self.deletes,
         }
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from lobs.clean_marker import clean_marker_matches, has_clean_marker, write_clean_marker
 from lobs.diff import Diff, diff_entries
 from lobs.index import Index
+from lobs.lazyjson import LazyList
 from lobs.localstate import mark_synced, read_local, scan_workspace
 from lobs.remote import Remote
 from lobs.scan import scan
@@ -40,7 +41,7 @@ class Status:
             "remote": self.ws.remote_name,
             "synced": self.base.snapshot if self.base else None,
             "counts": self.diff.counts(),
-            "changes": [c.to_json() for c in self.diff.changes],
+            "changes": LazyList(c.to_json() for c in self.diff.changes),
             "remote_ref": self.remote_ref if self.remote_checked else None,
             "remote_moved": self.remote_moved if self.remote_checked else None,
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -43,7 +42,11 @@ def make_context(obj: Any, json_mode: bool, jobs: int = 0) -> Context:
 
 
 def emit_json(doc: Any) -> None:
-    print(json.dumps(doc, ensure_ascii=False, indent=None))
+    """One JSON document on stdout (long arrays may be :class:`lobs.lazyjson.LazyList`)."""
+    from lobs.lazyjson import write_json
+
+    write_json(doc, sys.stdout.write)
+    sys.stdout.write("\n")
 
 
 def say(obj: Any, text: str) -> None:

@@ -293,3 +293,19 @@ def test_hash_file_at_every_read_boundary(tmp_path: Path, size: int) -> None:
     assert hashing.hash_file("sha256", p, seen.append) == (hashlib.sha256(data).hexdigest(), size)
     assert sum(seen) == size
     assert hashing.hash_file("xxh128", p)[0] == xxhash.xxh3_128(data).hexdigest()
+
+
+def test_lazy_json_writes_what_json_dumps_writes() -> None:
+    """--json documents stream their long arrays, with the very text json.dumps gives."""
+    import io
+    import json
+
+    from lobs.lazyjson import BATCH, LazyList, write_json
+
+    rows = [{"path": f"dir/ü {i}\n\"x\"", "size": i, "ok": i % 2 == 0, "none": None} for i in range(BATCH * 2 + 3)]
+    plain = {"command": "push", "n": 1.5, 3: "int key", None: [], "results": [{"changes": rows, "empty": [], "uploads": rows[:1]}]}
+    lazy = {"command": "push", "n": 1.5, 3: "int key", None: LazyList(iter([])),
+            "results": [{"changes": LazyList(iter(rows)), "empty": LazyList([]), "uploads": LazyList(x for x in rows[:1])}]}
+    out = io.StringIO()
+    write_json(lazy, out.write)
+    assert out.getvalue() == json.dumps(plain, ensure_ascii=False)
