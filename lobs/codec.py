@@ -109,32 +109,50 @@ def compress_file(
     """
     h = new_hasher(algo)
     cctx = _compressor(level)
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+    fin = os.open(src, os.O_RDONLY | _CLOEXEC)
     try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as fin:
-            data = fin.read(CHUNK)
-            if len(data) < CHUNK:  # most files: one read, one call
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC, 0o666)
+        try:
+            data = os.read(fin, CHUNK)
+            if len(data) < CHUNK and not os.read(fin, 1):  # most files: one read, one call, no file objects
                 h.update(data)
-                out.write(cctx.compress(data))
+                packed = cctx.compress(data)
+                _write_all(fd, packed)
+                stored_size = len(packed)
                 if on_bytes:
                     on_bytes(len(data))
             else:
-                with cctx.stream_writer(out, size=os.fstat(fin.fileno()).st_size, closefd=False) as zw:
-                    while data:
-                        h.update(data)
-                        zw.write(data)
-                        if on_bytes:
-                            on_bytes(len(data))
-                        data = fin.read(CHUNK)
-            digest = h.hexdigest()
-            if expect_hash is not None and digest != expect_hash:
-                raise IntegrityError(f"{src} changed while it was being pushed", "re-run the push")
-            stored_size = out.tell()
+                os.lseek(fin, len(data), os.SEEK_SET)
+                with os.fdopen(fd, "wb", closefd=False) as out, open(fin, "rb", closefd=False) as f:
+                    with cctx.stream_writer(out, size=os.fstat(fin).st_size, closefd=False) as zw:
+                        while data:
+                            h.update(data)
+                            zw.write(data)
+                            if on_bytes:
+                                on_bytes(len(data))
+                            data = f.read(CHUNK)
+                    stored_size = out.tell()
+        finally:
+            os.close(fd)
+        digest = h.hexdigest()
+        if expect_hash is not None and digest != expect_hash:
+            raise IntegrityError(f"{src} changed while it was being pushed", "re-run the push")
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(dest)
         raise
+    finally:
+        os.close(fin)
     return digest, stored_size
+
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _compressor(level: int) -> zstandard.ZstdCompressor:

@@ -309,3 +309,17 @@ def test_lazy_json_writes_what_json_dumps_writes() -> None:
     out = io.StringIO()
     write_json(lazy, out.write)
     assert out.getvalue() == json.dumps(plain, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("n", [0, 1, 1 << 20, (1 << 20) - 1, (1 << 20) + 1, 3 * (1 << 20) + 5])
+def test_compress_file_round_trips_around_the_read_size(tmp_path: Path, n: int) -> None:
+    """Small files go through one read and one call, bigger ones stream: both decode to the source."""
+    import hashlib
+
+    src = tmp_path / "src"
+    src.write_bytes((b"line of text\n" * (n // 13 + 1))[:n])
+    digest, size = compress_file(src, tmp_path / "out.zst", level=3, algo="sha256")
+    assert size == (tmp_path / "out.zst").stat().st_size
+    with open(tmp_path / "out.zst", "rb") as fin, open(tmp_path / "back", "wb") as fout:
+        assert decode_stream(fin, fout, "zstd", algo="sha256", max_size=n) == (digest, n)
+    assert (tmp_path / "back").read_bytes() == src.read_bytes() and digest == hashlib.sha256(src.read_bytes()).hexdigest()
