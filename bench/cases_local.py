@@ -25,12 +25,12 @@ def dvc_repo(ctx: Ctx, repo: Path, src: Path, remote: Path) -> None:
         run_quiet([ctx.dvc, *argv], env=ctx.env, cwd=repo, log=ctx.log)
 
 
-def dvc_forget(repo: Path, remote: Path, *, data_too: bool = False) -> None:
+def dvc_forget(ctx: Ctx, repo: Path, remote: Path, *, data_too: bool = False) -> None:
     """Make DVC start cold: no cache, no hash database, no .dvc file, empty remote."""
     for p in (repo / ".dvc" / "cache", repo / ".dvc" / "tmp", repo / ".site-cache", remote):
-        shutil.rmtree(p, ignore_errors=True)
+        ctx.discard(p)
     if data_too:
-        shutil.rmtree(repo / "data", ignore_errors=True)
+        ctx.discard(repo / "data")
     else:
         (repo / "data.dvc").unlink(missing_ok=True)
 
@@ -43,7 +43,7 @@ def folder_push_pull(ctx: Ctx, src: Path, desc: str) -> None:
     lobs = [*lobs_argv(), "-q"]
 
     def lobs_fresh() -> None:
-        shutil.rmtree(lobs_remote, ignore_errors=True)
+        ctx.discard(lobs_remote)
         wipe_state(ctx)
 
     push = [Variant("lobs push (folder)", "lobs", lambda: [[*lobs, "push", str(src), str(lobs_remote)]],
@@ -51,7 +51,7 @@ def folder_push_pull(ctx: Ctx, src: Path, desc: str) -> None:
     pull_dst = {k: base / f"pull-{k}" for k in ("lobs", "dvc", "rclone")}
 
     def lobs_pull_fresh() -> None:
-        shutil.rmtree(pull_dst["lobs"], ignore_errors=True)
+        ctx.discard(pull_dst["lobs"])
         wipe_state(ctx)
 
     pull = [Variant("lobs pull (folder)", "lobs", lambda: [[*lobs, "pull", str(lobs_remote), str(pull_dst["lobs"])]],
@@ -63,18 +63,18 @@ def folder_push_pull(ctx: Ctx, src: Path, desc: str) -> None:
             dvc_repo(ctx, repo, src, dvc_remote)
             push.append(Variant("dvc add + dvc push (local remote)", "dvc",
                                 lambda: [[dvc, "add", "-q", "data"], [dvc, "push", "-q"]], env=ctx.env, cwd=repo,
-                                setup=lambda: dvc_forget(repo, dvc_remote)))
+                                setup=lambda: dvc_forget(ctx, repo, dvc_remote)))
             pull.append(Variant("dvc pull (local remote)", "dvc", lambda: [[dvc, "pull", "-q"]], env=ctx.env, cwd=repo,
-                                setup=lambda: dvc_forget(repo, Path("/nonexistent"), data_too=True),
+                                setup=lambda: dvc_forget(ctx, repo, Path("/nonexistent"), data_too=True),
                                 check=lambda: count_is(repo / "data", n_files)))
         except CommandFailed as e:
             ctx.notes.append(f"dvc repo setup failed, dvc skipped: {str(e).splitlines()[0]}")
     if rclone:
         push.append(Variant("rclone copy to folder", "rclone", lambda: [[rclone, "copy", str(src), str(rc_remote)]],
-                            env=ctx.env, setup=lambda: shutil.rmtree(rc_remote, ignore_errors=True)))
+                            env=ctx.env, setup=lambda: ctx.discard(rc_remote)))
         pull.append(Variant("rclone copy from folder", "rclone",
                             lambda: [[rclone, "copy", str(rc_remote), str(pull_dst["rclone"])]], env=ctx.env,
-                            setup=lambda: shutil.rmtree(pull_dst["rclone"], ignore_errors=True),
+                            setup=lambda: ctx.discard(pull_dst["rclone"]),
                             check=lambda: count_is(pull_dst["rclone"], n_files)))
     ctx.run_case("folder-push", "first push to a folder remote", push, dataset=desc)
     ctx.run_case("folder-pull", "pull from a folder remote", pull, dataset=desc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from bench import data
@@ -44,7 +43,7 @@ def lobs_s3(ctx: Ctx, verb: str, a: str, b: str, transport: str) -> list[str]:
 
 def wipe_state(ctx: Ctx) -> None:
     """lobs keeps the sync state of a project-less directory under XDG_STATE_HOME: start cold."""
-    shutil.rmtree(ctx.env["XDG_STATE_HOME"], ignore_errors=True)
+    ctx.discard(ctx.env["XDG_STATE_HOME"])
 
 
 def count_is(path: Path, expected: int) -> None:
@@ -95,7 +94,7 @@ def run(ctx: Ctx) -> None:
         lobs_dst, hand_dst = dl / "lobs", dl / "hand"
 
         def fresh(p: Path) -> None:
-            shutil.rmtree(p, ignore_errors=True)
+            ctx.discard(p)
             wipe_state(ctx)
 
         def lobs_pull(t: str = t, d: Path = lobs_dst) -> list[list[str]]:
