@@ -166,6 +166,58 @@ def _compressor(level: int) -> zstandard.ZstdCompressor:
     return z
 
 
+SMALL_OBJECT = 4 << 20  # decoded size up to which an object is decoded in one call
+
+
+def decode_file(src: Path, dest: Path, codec: str, *, algo: str, max_size: int) -> tuple[str, int]:
+    """:func:`decode_stream` from ``src`` into a new ``dest`` (scratch: created or
+    truncated). A small zstd object is read and decoded in one call, without file
+    objects; its frame header's size claim is checked first, so a lying object never
+    makes lobs allocate more than ``max_size``. Raises IntegrityError, OSError."""
+    fin = os.open(src, os.O_RDONLY | _CLOEXEC)
+    try:
+        if codec == "zstd" and max_size <= SMALL_OBJECT:
+            data = _read_upto(fin, max_size + (max_size >> 6) + 4096)  # zstd never grows data by this much
+            if os.read(fin, 1):
+                raise IntegrityError(f"compressed object is larger than {max_size} bytes can compress to")
+            claimed = zstandard.frame_content_size(data) if len(data) >= 18 else -1
+            if claimed > max_size:
+                raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
+            try:
+                out = _decompressor().decompress(data, max_output_size=max_size + 1)
+            except zstandard.ZstdError as e:
+                raise IntegrityError(f"corrupt zstd object: {e}") from e
+            if len(out) > max_size:
+                raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
+            h = new_hasher(algo)
+            h.update(out)
+            fout = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC, 0o666)
+            try:
+                _write_all(fout, out)
+            finally:
+                os.close(fout)
+            return h.hexdigest(), len(out)
+        with open(fin, "rb", closefd=False) as f, open(dest, "wb") as out_f:
+            return decode_stream(f, out_f, codec, algo=algo, max_size=max_size)
+    finally:
+        os.close(fin)
+
+
+def _read_upto(fd: int, limit: int) -> bytes:
+    parts: list[bytes] = []
+    while limit > 0 and (part := os.read(fd, limit)):
+        parts.append(part)
+        limit -= len(part)
+    return b"".join(parts)
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    z: zstandard.ZstdDecompressor | None = getattr(_local, "dctx", None)
+    if z is None:
+        z = _local.dctx = zstandard.ZstdDecompressor()
+    return z
+
+
 def decode_stream(
     src: IO[bytes],
     out: IO[bytes],

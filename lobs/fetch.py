@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from lobs.codec import decode_stream
+from lobs.codec import decode_file
 from lobs.errors import IntegrityError
 from lobs.hashing import hash_file
 from lobs.model import Entry
@@ -129,8 +129,7 @@ def _verify_in_place(path: Path, e: Entry, algo: str, key: str) -> None:
 def _decode(src: Path, dest: Path, e: Entry, algo: str, key: str) -> None:
     assert e.stored is not None
     try:
-        with open(src, "rb") as fin, open(dest, "wb") as fout:
-            digest, size = decode_stream(fin, fout, e.stored.codec, algo=algo, max_size=e.size)
+        digest, size = decode_file(src, dest, e.stored.codec, algo=algo, max_size=e.size)
     except FileNotFoundError as err:
         raise IntegrityError(f"object {key} for {e.path} did not arrive", "the transport reported success for a missing object") from err
     except IntegrityError as err:

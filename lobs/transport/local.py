@@ -7,14 +7,13 @@ killed push never leaves a half-written object under its final name.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lobs.errors import ObjectMissing, TransportError
-from lobs.fsutil import TMP_PREFIX, atomic_copy, atomic_write_bytes
+from lobs.fsutil import TMP_PREFIX, atomic_copy, atomic_write_bytes, plain_copy
 from lobs.transport.base import Capabilities, RemoteObject, Transfer, TransferEvents, Transport
 from lobs.transport.spec import check_key
 
@@ -88,7 +87,7 @@ class LocalTransport(Transport):
         def one(t: Transfer) -> None:
             src = os.path.join(self.base, check_key(t.key))
             try:
-                shutil.copyfile(src, t.local)
+                plain_copy(src, t.local)
             except FileNotFoundError as e:
                 if not os.path.exists(src):
                     raise ObjectMissing(f"object {t.key} is missing from {self._url}", failed=[t.key]) from e

@@ -323,3 +323,36 @@ def test_compress_file_round_trips_around_the_read_size(tmp_path: Path, n: int) 
     with open(tmp_path / "out.zst", "rb") as fin, open(tmp_path / "back", "wb") as fout:
         assert decode_stream(fin, fout, "zstd", algo="sha256", max_size=n) == (digest, n)
     assert (tmp_path / "back").read_bytes() == src.read_bytes() and digest == hashlib.sha256(src.read_bytes()).hexdigest()
+
+
+def test_decode_file_refuses_lies_and_bombs_before_allocating(tmp_path: Path) -> None:
+    """Small objects are decoded in one call: a frame header claiming more than the manifest,
+    a frame with no size that inflates past it, garbage, and a compressed file too big for
+    its size are each one IntegrityError; an honest object decodes and hashes right."""
+    import hashlib
+
+    import zstandard
+
+    from lobs.codec import decode_file
+
+    def obj(name: str, data: bytes) -> Path:
+        (tmp_path / name).write_bytes(data)
+        return tmp_path / name
+
+    text = b"hello world\n" * 1000
+    good = obj("good", zstandard.ZstdCompressor(level=3).compress(text))
+    assert decode_file(good, tmp_path / "out", "zstd", algo="sha256", max_size=len(text)) == (
+        hashlib.sha256(text).hexdigest(), len(text))
+    assert (tmp_path / "out").read_bytes() == text
+    empty = obj("empty", zstandard.ZstdCompressor().compress(b""))
+    assert decode_file(empty, tmp_path / "out", "zstd", algo="sha256", max_size=0)[1] == 0
+    cases = {
+        "claims more": obj("liar", zstandard.ZstdCompressor(level=3).compress(b"x" * 5000)),
+        "no size, inflates": obj("bomb", zstandard.ZstdCompressor(write_content_size=False).compress(b"\0" * 10**6)),
+        "garbage": obj("junk", b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4),
+        "too big to be it": obj("fat", os.urandom(200_000)),
+    }
+    for why, path in cases.items():
+        with pytest.raises(IntegrityError):
+            decode_file(path, tmp_path / "out", "zstd", algo="sha256", max_size=1000)
+        assert why
