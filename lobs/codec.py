@@ -180,7 +180,10 @@ def decode_file(src: Path, dest: Path, codec: str, *, algo: str, max_size: int) 
             data = _read_upto(fin, max_size + (max_size >> 6) + 4096)  # zstd never grows data by this much
             if os.read(fin, 1):
                 raise IntegrityError(f"compressed object is larger than {max_size} bytes can compress to")
-            claimed = zstandard.frame_content_size(data) if len(data) >= 18 else -1
+            try:
+                claimed = zstandard.frame_content_size(data)  # -1 when the header does not say
+            except zstandard.ZstdError as e:
+                raise IntegrityError(f"corrupt zstd object: {e}") from e
             if claimed > max_size:
                 raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
             try:

@@ -351,6 +351,9 @@ def test_decode_file_refuses_lies_and_bombs_before_allocating(tmp_path: Path) ->
         "no size, inflates": obj("bomb", zstandard.ZstdCompressor(write_content_size=False).compress(b"\0" * 10**6)),
         "garbage": obj("junk", b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4),
         "too big to be it": obj("fat", os.urandom(200_000)),
+        # 13 bytes: a frame header alone, claiming a TiB (zstandard would allocate it)
+        "tiny header, huge claim": obj("claim", bytes.fromhex("28b52ffd") + bytes([0xE0]) + (1 << 40).to_bytes(8, "little")),
+        "not even a header": obj("stub", b"\x28\xb5"),
     }
     for why, path in cases.items():
         with pytest.raises(IntegrityError):
