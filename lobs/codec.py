@@ -18,6 +18,7 @@ from typing import IO
 import zstandard
 
 from lobs.errors import ConfigError, IntegrityError
+from lobs.fsutil import open_read, open_scratch, write_all
 from lobs.hashing import CHUNK, new_hasher
 
 SAMPLE = 128 * 1024
@@ -64,7 +65,7 @@ def choose_codec(path: Path, size: int, setting: Compression) -> str:
     if size < 64:
         return "none"  # the frame header eats the saving
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = open_read(path)
         try:
             sample = os.read(fd, SAMPLE)
             if size > 4 * SAMPLE:  # a second look from the middle of big files
@@ -109,15 +110,15 @@ def compress_file(
     """
     h = new_hasher(algo)
     cctx = _compressor(level)
-    fin = os.open(src, os.O_RDONLY | _CLOEXEC)
+    fin = open_read(src)
     try:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC, 0o666)
+        fd = open_scratch(dest)
         try:
             data = os.read(fin, CHUNK)
             if len(data) < CHUNK and not os.read(fin, 1):  # most files: one read, one call, no file objects
                 h.update(data)
                 packed = cctx.compress(data)
-                _write_all(fd, packed)
+                write_all(fd, packed)
                 stored_size = len(packed)
                 if on_bytes:
                     on_bytes(len(data))
@@ -146,15 +147,6 @@ def compress_file(
     return digest, stored_size
 
 
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def _compressor(level: int) -> zstandard.ZstdCompressor:
     """One compressor per thread and level, reused (making one costs more than compressing a small file)."""
     cache: dict[int, zstandard.ZstdCompressor] | None = getattr(_local, "by_level", None)
@@ -174,7 +166,7 @@ def decode_file(src: Path, dest: Path, codec: str, *, algo: str, max_size: int) 
     truncated). A small zstd object is read and decoded in one call, without file
     objects; its frame header's size claim is checked first, so a lying object never
     makes lobs allocate more than ``max_size``. Raises IntegrityError, OSError."""
-    fin = os.open(src, os.O_RDONLY | _CLOEXEC)
+    fin = open_read(src)
     try:
         if codec == "zstd" and max_size <= SMALL_OBJECT:
             data = _read_upto(fin, max_size + (max_size >> 6) + 4096)  # zstd never grows data by this much
@@ -194,9 +186,9 @@ def decode_file(src: Path, dest: Path, codec: str, *, algo: str, max_size: int) 
                 raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
             h = new_hasher(algo)
             h.update(out)
-            fout = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC, 0o666)
+            fout = open_scratch(dest)
             try:
-                _write_all(fout, out)
+                write_all(fout, out)
             finally:
                 os.close(fout)
             return h.hexdigest(), len(out)

@@ -73,7 +73,7 @@ def _open_temp(folder: str) -> tuple[int, str]:
     while True:
         tmp = _temp_name(folder)
         try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666 & ~_umask()), tmp
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | CLOEXEC, 0o666 & ~_umask()), tmp
         except FileExistsError:
             continue
 
@@ -97,14 +97,34 @@ def atomic_copy(src: Path | str, dest: Path | str) -> None:
         raise
 
 
+CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def open_read(path: Path | str) -> int:
+    """A raw descriptor for reading ``path`` (no file object). Raises OSError."""
+    return os.open(path, os.O_RDONLY | CLOEXEC)
+
+
+def open_scratch(path: Path | str) -> int:
+    """A raw descriptor writing ``path`` from empty (created or truncated; not atomic: for
+    scratch files that are renamed or handed on only once complete). Raises OSError."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | CLOEXEC, 0o666)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def plain_copy(src: Path | str, dest: Path | str) -> None:
     """Copy ``src`` over ``dest`` (created or truncated; for scratch files, not atomic),
     with the kernel doing the copy where it can. Cheaper than ``shutil.copyfile``, which
     stats both files twice and builds file objects. Raises OSError (FileNotFoundError
     when ``src`` is missing, before ``dest`` is touched)."""
-    fin = os.open(src, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    fin = open_read(src)
     try:
-        fout = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+        fout = open_scratch(dest)
         try:
             _copy_fd(fin, fout)
         finally:
@@ -127,9 +147,7 @@ def _copy_fd(fin: int, fout: int) -> None:
         pass  # no copy_file_range here (or across these file systems): copy by hand
     os.lseek(fin, copied, os.SEEK_SET)
     while chunk := os.read(fin, 1 << 20):
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(fout, view) :]
+        write_all(fout, chunk)
 
 
 _UMASK: int | None = None
