@@ -4,6 +4,7 @@ file); a few keys of a big folder use the selective batch form. Both give the sa
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +16,24 @@ from lobs.transport.command import PREFIX_MIN_ITEMS, CommandTransport
 from tests.transport.conftest import S3_TOOLS, OpenRemote
 
 
+def _uploaded(remote: CommandTransport, tmp_path: Path, n: int, size: int, key: Callable[[int], str]) -> list[Transfer]:
+    """``n`` random files of ``size`` + i bytes, uploaded under ``key(i)``."""
+    src = tmp_path / "src"
+    src.mkdir()
+    items = []
+    for i in range(n):
+        p = src / f"f{i}"
+        p.write_bytes(os.urandom(size + i))
+        items.append(Transfer(p, key(i), size + i))
+    remote.upload(items, NullEvents())
+    return items
+
+
 @pytest.mark.parametrize("tool", S3_TOOLS)
 def test_prefix_or_selective_download(tool: str, open_remote: OpenRemote, tmp_path: Path) -> None:
     remote = open_remote(tool)
     assert isinstance(remote, CommandTransport)
-    src = tmp_path / "src"
-    src.mkdir()
-    items = []
-    for i in range(40):
-        p = src / f"f{i}"
-        p.write_bytes(os.urandom(500 + i))
-        items.append(Transfer(p, f"objects/{i % 4:02}/k {i}", 500 + i))
-    remote.upload(items, NullEvents())
+    items = _uploaded(remote, tmp_path, 40, 500, lambda i: f"objects/{i % 4:02}/k {i}")
     ran: list[list[str]] = []
     real_run = remote.run
 
@@ -54,14 +61,7 @@ def test_prefix_download_reports_each_file_as_it_arrives(tool: str, open_remote:
     copies), so a pull can verify each file while the rest downloads, not after."""
     remote = open_remote(tool)
     assert isinstance(remote, CommandTransport)
-    src = tmp_path / "src"
-    src.mkdir()
-    items = []
-    for i in range(30):
-        p = src / f"f{i}"
-        p.write_bytes(os.urandom(300 + i))
-        items.append(Transfer(p, f"objects/{i % 3:02}/k{i}", 300 + i))
-    remote.upload(items, NullEvents())
+    items = _uploaded(remote, tmp_path, 30, 300, lambda i: f"objects/{i % 3:02}/k{i}")
     done: list[str] = []
 
     class Events:
