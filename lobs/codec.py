@@ -162,40 +162,69 @@ SMALL_OBJECT = 4 << 20  # decoded size up to which an object is decoded in one c
 
 
 def decode_file(src: Path, dest: Path, codec: str, *, algo: str, max_size: int) -> tuple[str, int]:
-    """:func:`decode_stream` from ``src`` into a new ``dest`` (scratch: created or
-    truncated). A small zstd object is read and decoded in one call, without file
-    objects; its frame header's size claim is checked first, so a lying object never
-    makes lobs allocate more than ``max_size``. Raises IntegrityError, OSError."""
+    """:func:`decode_fd` of the file ``src``. Raises IntegrityError, OSError."""
     fin = open_read(src)
     try:
-        if codec == "zstd" and max_size <= SMALL_OBJECT:
-            data = _read_upto(fin, max_size + (max_size >> 6) + 4096)  # zstd never grows data by this much
-            if os.read(fin, 1):
-                raise IntegrityError(f"compressed object is larger than {max_size} bytes can compress to")
-            try:
-                claimed = zstandard.frame_content_size(data)  # -1 when the header does not say
-            except zstandard.ZstdError as e:
-                raise IntegrityError(f"corrupt zstd object: {e}") from e
-            if claimed > max_size:
-                raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
-            try:
-                out = _decompressor().decompress(data, max_output_size=max_size + 1)
-            except zstandard.ZstdError as e:
-                raise IntegrityError(f"corrupt zstd object: {e}") from e
-            if len(out) > max_size:
-                raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
-            h = new_hasher(algo)
-            h.update(out)
-            fout = open_scratch(dest)
-            try:
-                write_all(fout, out)
-            finally:
-                os.close(fout)
-            return h.hexdigest(), len(out)
-        with open(fin, "rb", closefd=False) as f, open(dest, "wb") as out_f:
-            return decode_stream(f, out_f, codec, algo=algo, max_size=max_size)
+        return decode_fd(fin, dest, codec, algo=algo, max_size=max_size)
     finally:
         os.close(fin)
+
+
+def decode_fd(fin: int, dest: Path, codec: str, *, algo: str, max_size: int) -> tuple[str, int]:
+    """:func:`decode_stream` from the descriptor ``fin`` into a new ``dest`` (scratch: created
+    or truncated), without file objects where it can: a small zstd object is read and
+    decoded in one call, its frame header's size claim checked first, so a lying object
+    never makes lobs allocate more than ``max_size``; a raw object is read, hashed and
+    written in one pass. Raises IntegrityError, OSError."""
+    if codec == "none":
+        return _copy_hashing(fin, dest, algo, max_size)
+    if codec == "zstd" and max_size <= SMALL_OBJECT:
+        data = _read_upto(fin, max_size + (max_size >> 6) + 4096)  # zstd never grows data by this much
+        if os.read(fin, 1):
+            raise IntegrityError(f"compressed object is larger than {max_size} bytes can compress to")
+        try:
+            claimed = zstandard.frame_content_size(data)  # -1 when the header does not say
+        except zstandard.ZstdError as e:
+            raise IntegrityError(f"corrupt zstd object: {e}") from e
+        if claimed > max_size:
+            raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
+        try:
+            out = _decompressor().decompress(data, max_output_size=max_size + 1)
+        except zstandard.ZstdError as e:
+            raise IntegrityError(f"corrupt zstd object: {e}") from e
+        if len(out) > max_size:
+            raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
+        h = new_hasher(algo)
+        h.update(out)
+        fout = open_scratch(dest)
+        try:
+            write_all(fout, out)
+        finally:
+            os.close(fout)
+        return h.hexdigest(), len(out)
+    with open(fin, "rb", closefd=False) as f, open(dest, "wb") as out_f:
+        return decode_stream(f, out_f, codec, algo=algo, max_size=max_size)
+
+
+def _copy_hashing(fin: int, dest: Path, algo: str, max_size: int) -> tuple[str, int]:
+    """Copy a raw object, hashing exactly the bytes written: one read of each byte."""
+    h = new_hasher(algo)
+    buf: bytearray | None = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    total = 0
+    fout = open_scratch(dest)
+    try:
+        while n := os.readv(fin, [buf]):
+            total += n
+            if total > max_size:
+                raise IntegrityError(f"object is larger than the {max_size} bytes the manifest says")
+            h.update(view[:n])
+            write_all(fout, view[:n])
+    finally:
+        os.close(fout)
+    return h.hexdigest(), total
 
 
 def _read_upto(fd: int, limit: int) -> bytes:

@@ -250,38 +250,46 @@ def _apply(plan: PullPlan, ready: dict[str, Path], progress: Progress) -> None:
             p.unlink()
         progress.item("delete", path, 0)
         _prune_empty(root, path)
-    touched: set[Path] = set()
+    parents: dict[str, Path] = {}  # folder -> checked (safe_parent) once for all its files
     for e in plan.writes:
-        parent = safe_parent(root, e.path)
-        dest = root / e.path
-        if dest.is_dir() and not dest.is_symlink():
-            shutil.rmtree(dest)  # only reached with --force, or when it holds only deleted files
+        folder, _, name = e.path.rpartition("/")
+        parent = parents.get(folder)
+        if parent is None:
+            parent = parents[folder] = safe_parent(root, e.path)
+        dest = parent / name
         if e.link is not None:
             tmp = parent / f"{TMP_PREFIX}{os.getpid()}-link"
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             os.symlink(e.link, tmp)
-            os.replace(tmp, dest)
+            _replace(tmp, dest)
         else:
-            src = ready[e.path]
-            os.chmod(src, e.mode)
-            os.replace(src, dest)
-        touched.add(parent)
+            _replace(ready[e.path], dest)  # staged with its mode (fetch_all)
         progress.item("download", e.path, e.size)
-        _record(index, root, e, plan.target.hash)
+        _record(index, dest, e, plan.target.hash)
     for e in plan.chmods:
         p = root / e.path
         safe_parent(root, e.path)
         os.chmod(p, e.mode)
-        _record(index, root, e, plan.target.hash)
-    for d in touched:
+        _record(index, p, e, plan.target.hash)
+    for d in parents.values():
         fsync_dir(d)
     index.forget_missing(set(plan.target.by_path()) | (set(plan.local.files) - set(plan.deletes)))
     index.save()
 
 
-def _record(index: Index, root: Path, e: Entry, algo: str) -> None:
-    st = os.lstat(root / e.path)
+def _replace(src: Path, dest: Path) -> None:
+    """Rename ``src`` over ``dest``; a folder standing there goes first (only reached with
+    --force, or when it holds only deleted files)."""
+    try:
+        os.replace(src, dest)
+    except IsADirectoryError:
+        shutil.rmtree(dest)
+        os.replace(src, dest)
+
+
+def _record(index: Index, dest: Path, e: Entry, algo: str) -> None:
+    st = os.lstat(dest)
     f = LocalFile.from_stat(e.path, st, e.link)
     if e.link is None:
         index.record(f, algo, e.hash)

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from lobs.errors import UnsupportedError
+
 if TYPE_CHECKING:
     from lobs.transport.feed import Feed
 
@@ -84,6 +86,7 @@ class Capabilities:
     byte_progress: bool = False  # reports bytes in flight, not only completed files
     server_side_delete_many: bool = True
     slow_start: bool = False  # each process costs a lot to start (aws): batches as few as possible
+    read_in_place: bool = False  # objects are files on this machine: :meth:`Transport.open_object` reads them
     notes: list[str] = field(default_factory=list)
 
 
@@ -127,6 +130,12 @@ class Transport(ABC):
     def prefetch_list(self, prefix: str) -> None:
         """Hint: :meth:`list` of ``prefix`` follows, before anything under it changes; a
         transport may start it now in the background. Default: nothing."""
+
+    def open_object(self, key: str) -> int:
+        """A descriptor reading the object under ``key`` where it lies, for a transport with
+        ``capabilities.read_in_place``; the caller closes it and verifies what it reads.
+        Raises ObjectMissing, TransportError; UnsupportedError without the capability."""
+        raise UnsupportedError(f"the {self.name} transport cannot read objects in place")
 
     @abstractmethod
     def read(self, key: str) -> bytes | None:

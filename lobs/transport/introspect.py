@@ -52,7 +52,7 @@ def describe_transports(user_transports: Mapping[str, Any] | None = None) -> lis
             **{k: v for k, v in tdef.capabilities.items()},
         }
         if name == "local":
-            caps.update(batch=True)
+            caps.update(batch=True, read_in_place=True)
         out.append(
             TransportInfo(
                 name=name,

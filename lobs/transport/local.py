@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lobs.errors import ObjectMissing, TransportError
-from lobs.fsutil import TMP_PREFIX, atomic_copy, atomic_write_bytes, plain_copy
+from lobs.fsutil import TMP_PREFIX, atomic_copy, atomic_write_bytes, open_read, plain_copy
 from lobs.transport.base import Capabilities, RemoteObject, Transfer, TransferEvents, Transport
 from lobs.transport.spec import check_key
 
@@ -29,7 +29,7 @@ def folder_from_url(url: str) -> Path:
 
 class LocalTransport(Transport):
     name = "local"
-    capabilities = Capabilities(batch=True, byte_progress=False)
+    capabilities = Capabilities(batch=True, byte_progress=False, read_in_place=True)
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self._url = url
@@ -98,6 +98,15 @@ class LocalTransport(Transport):
             events.done(t)
 
         self._run_all(items, one, jobs)
+
+    def open_object(self, key: str) -> int:
+        src = os.path.join(self.base, check_key(key))
+        try:
+            return open_read(src)
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise ObjectMissing(f"object {key} is missing from {self._url}", failed=[key]) from e
+        except OSError as e:
+            raise _os_error(e, Path(src)) from e
 
     def _run_all(self, items: Sequence[Transfer], one: Callable[[Transfer], None], jobs: int) -> None:
         """Run ``one`` over ``items`` on a few threads pulling from one queue of work.

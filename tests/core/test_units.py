@@ -359,3 +359,29 @@ def test_decode_file_refuses_lies_and_bombs_before_allocating(tmp_path: Path) ->
         with pytest.raises(IntegrityError):
             decode_file(path, tmp_path / "out", "zstd", algo="sha256", max_size=1000)
         assert why
+
+
+@pytest.mark.parametrize("algo", ["sha256", "xxh128"])
+def test_decode_fd_copies_a_raw_object_hashing_what_it_writes(tmp_path: Path, algo: str) -> None:
+    """A raw object (no compression) read in place is copied and hashed in one pass,
+    across several reads; one byte more than the manifest says is an IntegrityError."""
+    from lobs.codec import decode_fd
+    from lobs.hashing import CHUNK, hash_bytes
+
+    data = os.urandom(2 * CHUNK + 12345)
+    (tmp_path / "obj").write_bytes(data)
+    fd = os.open(tmp_path / "obj", os.O_RDONLY)
+    try:
+        assert decode_fd(fd, tmp_path / "out", "none", algo=algo, max_size=len(data)) == (hash_bytes(algo, data), len(data))
+        assert (tmp_path / "out").read_bytes() == data
+        os.lseek(fd, 0, os.SEEK_SET)
+        with pytest.raises(IntegrityError):
+            decode_fd(fd, tmp_path / "out2", "none", algo=algo, max_size=len(data) - 1)
+    finally:
+        os.close(fd)
+    (tmp_path / "empty").write_bytes(b"")
+    fd = os.open(tmp_path / "empty", os.O_RDONLY)
+    try:
+        assert decode_fd(fd, tmp_path / "out3", "none", algo=algo, max_size=0) == (hash_bytes(algo, b""), 0)
+    finally:
+        os.close(fd)

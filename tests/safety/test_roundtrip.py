@@ -156,3 +156,34 @@ def test_unstorable_names_refused_in_a_project(cli: Cli, tmp_path: Path) -> None
     assert len(r.error_lines) == 1
     assert repr(NEWLINE_NAME)[1:-1] in r.error_lines[0]
     assert not remote.exists() or not [p for p in remote.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_folder_pull_in_place_and_by_download(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool) -> None:
+    """A folder remote's objects are decoded where they lie, never downloaded first; with
+    that capability off the same pull goes through the transport's download. Both give
+    the same tree, raw and compressed objects, duplicates and empty files alike."""
+    from lobs.transport.base import Capabilities
+    from lobs.transport.local import LocalTransport
+
+    src = build_tree(tmp_path / "src")
+    (src / "big.bin").write_bytes(os.urandom(3 << 20))  # raw, several reads
+    (src / "big copy.bin").write_bytes((src / "big.bin").read_bytes())
+    before = tree_state(src)
+    remote = tmp_path / "remote"
+    assert cli("push", "src", str(remote)).code == 0
+    downloads: list[int] = []
+    real_download = LocalTransport.download
+
+    def counting(self: LocalTransport, items: object, *args: object, **kw: object) -> None:
+        downloads.append(len(items))  # type: ignore[arg-type]
+        real_download(self, items, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LocalTransport, "download", counting)
+    if not in_place:
+        monkeypatch.setattr(LocalTransport, "capabilities", Capabilities(read_in_place=False))
+    r = cli("pull", str(remote), "dst")
+    assert r.code == 0, r.err
+    assert_same_tree(before, tree_state(tmp_path / "dst"))
+    assert (downloads == []) if in_place else (sum(downloads) > 0)
+    _check_clean(tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -131,6 +132,29 @@ def test_missing_keys_raise_object_missing(kind: str, open_remote: OpenRemote, t
     assert info.value.failed == ["here/gone"]
     assert info.value.kind == "not_found"
     assert "here/gone" not in rec.keys
+
+
+def test_open_object_in_place(kind: str, open_remote: OpenRemote, tmp_path: Path) -> None:
+    """A transport that reads in place (a folder) opens the object itself; one that does not
+    refuses with UnsupportedError rather than guessing."""
+    remote = open_remote(kind)
+    items = make_files(tmp_path / "src", ["objects/ab/cdef"])
+    remote.upload(items, Recorder())
+    if not remote.capabilities.read_in_place:
+        with pytest.raises(UnsupportedError):
+            remote.open_object("objects/ab/cdef")
+        return
+    fd = remote.open_object("objects/ab/cdef")
+    try:
+        with open(fd, "rb", closefd=False) as f:
+            assert f.read() == items[0].local.read_bytes()
+    finally:
+        os.close(fd)
+    with pytest.raises(ObjectMissing) as info:
+        remote.open_object("objects/ab/gone")
+    assert info.value.failed == ["objects/ab/gone"]
+    with pytest.raises(UnsupportedError):
+        remote.open_object("../up")
 
 
 def test_unsupported_keys_refused_up_front(kind: str, open_remote: OpenRemote, tmp_path: Path) -> None:
