@@ -138,13 +138,11 @@ def run(
     try:
         _pump(proc, out, err, settings, result, interactive, started, cancel)
     except BaseException:
+        _close_pipes(proc)  # first: a child flushing its output as it stops must not block on a full pipe
         kill_group(proc)
         raise
     finally:
-        for pipe in (proc.stdout, proc.stderr, proc.stdin):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+        _close_pipes(proc)
     kill_group(proc, grace=0) if result.timed_out or result.prompt or feed_errors else _reap(proc)
     if feed_errors:
         raise feed_errors[0]
@@ -154,6 +152,13 @@ def run(
     result.stdout, result.stderr = bytes(out.data), bytes(err.data)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    for pipe in (proc.stdout, proc.stderr, proc.stdin):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:

@@ -163,3 +163,36 @@ def test_ctrl_c_kills_the_process_group(tmp_path: Path) -> None:
         )
     pids = [int(p) for p in pidfile.read_text().split()]
     assert _gone(pids)
+
+
+def test_a_cancelled_tool_that_flushes_output_as_it_stops_is_not_stuck(tmp_path: Path) -> None:
+    """s5cmd, told to stop, prints what it still holds: with our end of its pipe still open
+    and unread it blocked until the SIGKILL two seconds later. The pipe is closed first
+    now, so the child's write fails and it exits on its own (it gets to write its marker)."""
+    import threading
+
+    marker = tmp_path / "stopped-by-itself"
+    script = (
+        "import os, signal, sys, time\n"
+        "def term(*_):\n"
+        "    try:\n"
+        "        sys.stdout.write('x' * (1 << 20)); sys.stdout.flush()\n"
+        "    except BrokenPipeError:\n"
+        "        pass\n"
+        f"    open({str(marker)!r}, 'w').write('yes')\n"
+        "    os._exit(0)\n"
+        "signal.signal(signal.SIGTERM, term)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    cancel = threading.Event()
+    with pytest.raises(TransportError):
+        run(
+            [sys.executable, "-c", script],
+            env=child_env("test", RemoteSpec(url=".")),
+            settings=Settings(idle_timeout=30),
+            on_stdout=lambda line: cancel.set(),
+            interactive=False,
+            cancel=cancel,
+        )
+    assert marker.read_text() == "yes"
