@@ -36,7 +36,7 @@ __all__ = [  # what front ends use (status lives in lobs.status and is part of t
 
 if TYPE_CHECKING:  # imported where used: `lobs status` never loads push, pull or verify
     from lobs.pull import PullPlan
-    from lobs.push import PushPlan
+    from lobs.push_plan import PushPlan
     from lobs.verify import VerifyReport
 
 
@@ -126,17 +126,22 @@ class PushResult:
     dry_run: bool = False
 
 
-def push(ctx: Context, ws: Workspace, *, force: bool = False, dry_run: bool = False, message: str | None = None) -> PushResult:
-    """Push one workspace. Idempotent: re-running after an interruption finishes the job."""
+def push(
+    ctx: Context, ws: Workspace, *, force: bool = False, dry_run: bool = False, message: str | None = None, repair: bool = False
+) -> PushResult:
+    """Push one workspace. Idempotent: re-running after an interruption finishes the job.
+    ``repair`` lists the remote and sends again any object its snapshot names but it lacks."""
     with target_lock(ws.lock_path, ws.name):
         ws.remove_dead_temps()
         remote = ws.open_remote()
         try:
-            remote.prefetch_objects()  # the listing runs while the tree is hashed (a dry run needs it too)
+            if repair or ws.base() is None or ws.push_unfinished():  # it will list (lobs.push_plan): while the tree is hashed
+                remote.prefetch_objects()
             local = read_local(ws, ctx.progress, ctx.jobs)
-            from lobs.push import execute_push, plan_push
+            from lobs.push import execute_push
+            from lobs.push_plan import plan_push
 
-            plan = plan_push(ws, remote, local, force=force, message=message)
+            plan = plan_push(ws, remote, local, force=force, message=message, repair=repair)
             if dry_run:
                 return PushResult(plan, None, None, dry_run=True)
             if plan.up_to_date and plan.remote_ref is not None and plan.remote_manifest is not None:

@@ -154,7 +154,7 @@ def _read_in_place(keys: list[str], by_key: dict[str, list[Entry]], files: Path,
     if missing:
         missing.sort()
         raise ObjectMissing(f"{len(missing)} object(s) missing from {transport.root}: {', '.join(missing[:3])}",
-                            "the remote is incomplete: push again from a copy that has the files", failed=missing)
+                            "the remote is incomplete: run `lobs push --repair` from a copy that has the files", failed=missing)
 
 
 class _CheckAsDone:

@@ -1,7 +1,7 @@
-"""Push: plan what the remote lacks, then send objects, the snapshot and the ref, in that order.
+"""Push: send objects, the snapshot and the ref, in that order (the plan: :mod:`lobs.push_plan`).
 
 An interrupted push leaves the ref where it was (it is written last), and a
-re-run lists the remote's objects and sends only what is still missing.
+re-run sends only what is still missing.
 """
 
 from __future__ import annotations
@@ -12,20 +12,16 @@ import os
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 
 from lobs import manifest as mf
-from lobs.codec import choose_codec, compress_file
-from lobs.diff import Diff, diff_entries
-from lobs.errors import ConflictError, IntegrityError
-from lobs.lazyjson import LazyList
-from lobs.localstate import LocalState
+from lobs.codec import compress_file
+from lobs.errors import IntegrityError
 from lobs.model import Entry, Manifest, Stored
 from lobs.parallel import batched, bounded_map
 from lobs.progress import Progress
-from lobs.remote import Layout, Remote, TransferReporter
+from lobs.push_plan import PushPlan, Upload, path_order
+from lobs.remote import Remote, TransferReporter
 from lobs.syncstate import SyncState
 from lobs.transport.base import Transfer
 from lobs.transport.feed import Feed
@@ -34,144 +30,6 @@ from lobs.workspace import Workspace
 
 CHUNK_BYTES = 1 << 30  # staged (compressed) bytes waiting to be sent, at most
 FIRST_BATCH = 256  # compressed files handed over as a batch of their own (unless processes start slowly)
-
-
-@dataclass(slots=True)
-class Upload:
-    """One object to send: read from ``root / entry.path``, stored at ``key``. Neither
-    path nor key is kept per file (a million uploads would hold a million of each);
-    both are made when asked for."""
-
-    entry: Entry  # the first entry with this content
-    codec: str
-
-    def key(self, layout: Layout) -> str:
-        return layout.object_key(self.entry, self.codec)
-
-    def local(self, root: Path) -> Path:
-        return root / self.entry.path
-
-
-@dataclass
-class PushPlan:
-    ws: Workspace
-    local: LocalState
-    remote_ref: str | None
-    remote_manifest: Manifest | None
-    diff: Diff  # remote's latest snapshot -> local tree
-    uploads: list[Upload]
-    stored: dict[str, Stored]  # hash -> how it is stored, for content already on the remote
-    deletes: list[str] = field(default_factory=list)  # mirror: keys no longer in the tree
-    message: str | None = None
-
-    @property
-    def up_to_date(self) -> bool:
-        return self.remote_manifest is not None and self.diff.empty and not self.uploads
-
-    @property
-    def upload_bytes(self) -> int:
-        return sum(u.entry.size for u in self.uploads)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "target": self.ws.name,
-            "remote": self.ws.remote_name,
-            "remote_ref": self.remote_ref,
-            "changes": LazyList(c.to_json() for c in self.diff.changes),
-            "counts": self.diff.counts(),
-            "uploads": LazyList(
-                {"path": u.entry.path, "key": u.key(self.ws.layout), "size": u.entry.size, "codec": u.codec} for u in self.uploads
-            ),
-            "deletes": self.deletes,
-        }
-
-
-def plan_push(
-    ws: Workspace, remote: Remote, local: LocalState, *, force: bool, message: str | None = None, jobs: int = 0
-) -> PushPlan:
-    """Work out a push. Raises ConflictError when the remote moved since our last sync.
-
-    The remote's objects are listed while its ref and snapshot are read (two tool
-    runs at once: most of each is the tool starting and waiting on the network).
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lobs-list") as pool:
-        listing = pool.submit(remote.objects)
-        try:
-            ref = remote.read_ref()
-            remote_m = remote.read_snapshot(ref) if ref else None
-        except BaseException:
-            remote.transport.interrupt()
-            raise
-        objects = listing.result()
-    base = ws.base() or ws.pin()  # a fresh clone knows the pin from lobs.lock
-    base_id = base.snapshot if base and base.remote == ws.remote_name else None
-    if ref is not None and ref != base_id and not force:
-        same = remote_m is not None and remote_m.same_tree(Manifest(ws.name, ws.hash_algo, entries=sorted(local.entries.values(), key=_pkey)))
-        if not same:
-            who = "someone else pushed" if base_id else "it already holds data for this target"
-            raise ConflictError(
-                f"{remote.display}: {ws.name} is at snapshot {ref[:12]}, not the one you last synced ({(base_id or 'none')[:12]}): {who}",
-                "run `lobs pull` to merge their changes first, or push with --force to replace them",
-            )
-    old = remote_m.by_path() if remote_m else {}
-    diff = diff_entries(old, local.entries)
-    layout = ws.layout
-    stored: dict[str, Stored] = {}
-    needed_keys: set[str] = set()
-    todo: dict[str, Entry] = {}  # hash (cas) or path (mirror) -> entry to send
-    for e in sorted(local.entries.values(), key=_pkey):
-        if e.is_link:
-            continue
-        prev = old.get(e.path)
-        if layout.kind == "cas":
-            if e.hash in stored or e.hash in todo:
-                continue
-            for codec in ("zstd", "none"):
-                obj = objects.get(layout.object_key(e, codec))
-                if obj is not None:
-                    stored[e.hash] = Stored(codec, obj.size)
-                    break
-            else:
-                todo[e.hash] = e
-        else:
-            if prev is not None and prev.hash == e.hash and prev.stored is not None:
-                key = layout.object_key(e, prev.stored.codec)
-                obj = objects.get(key)
-                if obj is not None and obj.size == prev.stored.size:
-                    stored[e.path] = prev.stored
-                    needed_keys.add(key)
-                    continue
-            todo[e.path] = e
-    codecs = _codecs(ws, list(todo.values()), jobs)
-    uploads: list[Upload] = []
-    for e in todo.values():
-        codec = codecs[e.path]
-        if layout.kind == "mirror" and codec == "zstd" and (e.path + ".zst") in local.entries:
-            codec = "none"  # the name x.zst is taken by a real file
-        u = Upload(e, codec)
-        if layout.kind == "mirror":
-            needed_keys.add(u.key(layout))
-        uploads.append(u)
-    deletes: list[str] = []
-    if layout.kind == "mirror":
-        meta = layout.meta
-        deletes = sorted(k for k in objects if k not in needed_keys and not k.startswith(meta))
-    return PushPlan(ws, local, ref, remote_m, diff, uploads, stored, deletes, message)
-
-
-def _codecs(ws: Workspace, entries: list[Entry], jobs: int) -> dict[str, str]:
-    """path -> codec for each entry, sampled on a few threads (zstd and reads release the GIL)."""
-    workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-sample") as pool:
-        def sample(batch: list[Entry]) -> list[str]:
-            return [choose_codec(ws.root / e.path, e.size, ws.compression) for e in batch]
-
-        found = (c for cs in bounded_map(pool, sample, batched(entries, 64), workers * 2) for c in cs)
-        return {e.path: c for e, c in zip(entries, found, strict=True)}
-
-
-# Entries sort by path: scanned names are valid UTF-8, whose byte order is code point order.
-_pkey = attrgetter("path")
 
 
 def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int = 0) -> tuple[str, Manifest]:
@@ -220,6 +78,8 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
         except BaseException as e:  # noqa: BLE001 - handed to the transport, raised in the uploading thread
             feed.fail(e)
 
+    if plan.uploads:
+        ws.mark_push_unfinished(True)
     producer = threading.Thread(target=produce, name="lobs-stage", daemon=True)
     producer.start()
     try:
@@ -229,7 +89,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
         producer.join(timeout=0.1)
         shutil.rmtree(staging, ignore_errors=True)
     _check_unchanged(plan, remote)
-    entries = sorted(plan.local.entries.values(), key=_pkey)
+    entries = sorted(plan.local.entries.values(), key=path_order)
     _fill_stored(entries, plan)
     manifest = Manifest(
         target=ws.remote_path or ws.root.name,
@@ -243,6 +103,7 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     remote.write_packed_snapshot(snap_id, packed)
     ws.cache_manifest(snap_id, manifest, packed=packed)
     remote.write_ref(snap_id)
+    ws.mark_push_unfinished(False)
     if plan.deletes:
         remote.transport.delete(plan.deletes)
         for k in plan.deletes:

@@ -84,6 +84,23 @@ class Workspace:
         if self.pins is not None:
             self.pins.set(self.name, state)
 
+    # A push that started sending and did not finish (failed, cancelled, killed) leaves a
+    # marker: the next push lists the remote, to send only what is still missing.
+    @property
+    def _unfinished_marker(self) -> Path:
+        return self.state_dir / "unfinished" / self.key
+
+    def push_unfinished(self) -> bool:
+        return self._unfinished_marker.exists()
+
+    def mark_push_unfinished(self, unfinished: bool) -> None:
+        """Set (before the first object is sent) or clear (once the ref moved) the marker."""
+        if unfinished:
+            self._unfinished_marker.parent.mkdir(parents=True, exist_ok=True)
+            self._unfinished_marker.touch()
+        else:
+            self._unfinished_marker.unlink(missing_ok=True)
+
     def remove_dead_temps(self) -> None:
         """Clear what killed lobs processes left in this workspace's state folders: temp
         files of atomic writes and push staging folders (``staging/push-PID``). Call it

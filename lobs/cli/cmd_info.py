@@ -196,7 +196,7 @@ def verify(obj: Any, /, target: str | None, remote_name: str | None, deep: bool,
             say(obj, f"{ws.name}: {state}: {r.objects} object(s) of {plural(len(r.snapshots), 'snapshot')} {what}")
     bad = sum(len(r.problems) for _, r in reports)
     if bad:
-        raise IntegrityError(f"{bad} object(s) missing or damaged on the remote", "push again from a copy that has the files to restore them")
+        raise IntegrityError(f"{bad} object(s) missing or damaged on the remote", "run `lobs push --repair` from a copy that has the files to restore them")
 
 
 COMMANDS = [status, diff, log, ls, verify]

@@ -50,6 +50,7 @@ def _opts(kw: dict[str, Any]) -> api.RemoteOptions:
 @click.option("--dry-run", "-n", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--force", is_flag=True, help="Push even if someone else pushed since your last sync.")
 @click.option("-m", "--message", default=None, help="A message stored with the snapshot.")
+@click.option("--repair", is_flag=True, help="List the remote and send again any object its snapshot names but it lacks.")
 @click.option("--layout", type=click.Choice(["cas", "mirror"]), default=None, help="Layout for a URL (no project).")
 @click.option("--hash", "hash_algo", type=click.Choice(["sha256", "xxh128"]), default=None, help="Content hash for a URL (no project).")
 @click.option("--compression", default=None, help="auto | none | zstd:LEVEL for a URL (no project).")
@@ -57,7 +58,7 @@ def _opts(kw: dict[str, Any]) -> api.RemoteOptions:
 @jobs_option
 @json_option
 @click.pass_obj
-def push(obj: Any, /, args: tuple[str, ...], remote_name: str | None, dry_run: bool, force: bool, message: str | None, jobs: int, json_mode: bool, **kw: Any) -> None:
+def push(obj: Any, /, args: tuple[str, ...], remote_name: str | None, dry_run: bool, force: bool, message: str | None, repair: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
     """Upload what changed: `lobs push [TARGET…]` in a project, or `lobs push DIR URL`."""
     ctx = make_context(obj, json_mode, jobs)
     try:
@@ -67,7 +68,7 @@ def push(obj: Any, /, args: tuple[str, ...], remote_name: str | None, dry_run: b
             wss = api.workspaces(ctx, list(args), remote_name)
         results = []
         for ws in wss:
-            r = api.push(ctx, ws, force=force, dry_run=dry_run, message=message)
+            r = api.push(ctx, ws, force=force, dry_run=dry_run, message=message, repair=repair)
             results.append(r)
             if not json_mode:
                 _print_push(obj, ws, r)

@@ -264,7 +264,9 @@ def test_verify_finds_missing_and_corrupt_objects(cli: Cli, tmp_path: Path) -> N
     r = cli("verify", cwd=proj)
     assert r.code == ExitCode.INTEGRITY and "missing" in r.out
     objects[0].unlink()
-    assert cli("push", cwd=proj).code == 0  # sends what the remote lacks again
+    assert cli("push", cwd=proj).code == 0  # trusts its snapshot: nothing to send
+    assert cli("verify", cwd=proj).code == ExitCode.INTEGRITY
+    assert cli("push", "--repair", cwd=proj).code == 0  # sends what the remote lacks again
     assert cli("verify", "--deep", "--all", cwd=proj).code == 0
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from textual.widgets import Button, DataTable, RichLog
 
 from lobs import api
-from lobs.transport.base import Transfer, TransferEvents
 from lobs.transport.local import LocalTransport
 from lobs.tui.app import LobsApp
 from lobs.tui.screens_browse import BrowseScreen
@@ -178,14 +176,13 @@ async def test_cancelled_pull_replaces_nothing(project: Project, monkeypatch: py
     push_from_other(project, {**theirs, "a.txt": b"their a\n"})
     before = {p: p.read_bytes() for p in project.data.rglob("*") if p.is_file()}
     lock_before = (project.root / "lobs.lock").read_text()
-    real = LocalTransport.download
+    real = LocalTransport.open_object
 
-    def slow(self: LocalTransport, items: Sequence[Transfer], events: TransferEvents, jobs: int = 0) -> None:
-        for t in items:
-            time.sleep(0.1)
-            real(self, [t], events, jobs)
+    def slow(self: LocalTransport, key: str) -> int:  # a folder remote's objects are read in place
+        time.sleep(0.1)
+        return real(self, key)
 
-    monkeypatch.setattr(LocalTransport, "download", slow)
+    monkeypatch.setattr(LocalTransport, "open_object", slow)
     app = LobsApp(cwd=project.root, env=project.env)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)

@@ -1,0 +1,190 @@
+"""Planning a push: what the remote lacks, from its snapshot and, when it pays, a listing.
+
+Content the remote's latest snapshot names is trusted to be there: a snapshot is
+written only after all its objects (``lobs verify`` checks that they still are;
+``repair`` lists them and sends again any that went missing). New content is sent; when there is a lot of it, or the last push from here did not
+finish, the remote's objects are listed first (in the background from the start
+of the push when that is known early) so that content already there, from an
+interrupted push or another target, is not sent again.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from operator import attrgetter
+from pathlib import Path
+
+from lobs.codec import choose_codec
+from lobs.diff import Diff, diff_entries
+from lobs.errors import ConflictError
+from lobs.lazyjson import LazyList
+from lobs.localstate import LocalState
+from lobs.model import Entry, Manifest, Stored
+from lobs.parallel import batched, bounded_map
+from lobs.remote import Layout, Remote
+from lobs.transport.base import RemoteObject
+from lobs.workspace import Workspace
+
+# New content up to this much is sent without listing the remote: a listing costs a
+# request per 1,000 objects stored, more than sending a little content twice.
+LIST_ABOVE_FILES = 1000
+LIST_ABOVE_BYTES = 64 << 20
+
+
+@dataclass(slots=True)
+class Upload:
+    """One object to send: read from ``root / entry.path``, stored at ``key``. Neither
+    path nor key is kept per file (a million uploads would hold a million of each);
+    both are made when asked for."""
+
+    entry: Entry  # the first entry with this content
+    codec: str
+
+    def key(self, layout: Layout) -> str:
+        return layout.object_key(self.entry, self.codec)
+
+    def local(self, root: Path) -> Path:
+        return root / self.entry.path
+
+
+@dataclass
+class PushPlan:
+    ws: Workspace
+    local: LocalState
+    remote_ref: str | None
+    remote_manifest: Manifest | None
+    diff: Diff  # remote's latest snapshot -> local tree
+    uploads: list[Upload]
+    stored: dict[str, Stored]  # hash -> how it is stored, for content already on the remote
+    deletes: list[str] = field(default_factory=list)  # mirror: keys no longer in the tree
+    message: str | None = None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.remote_manifest is not None and self.diff.empty and not self.uploads
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(u.entry.size for u in self.uploads)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "target": self.ws.name,
+            "remote": self.ws.remote_name,
+            "remote_ref": self.remote_ref,
+            "changes": LazyList(c.to_json() for c in self.diff.changes),
+            "counts": self.diff.counts(),
+            "uploads": LazyList(
+                {"path": u.entry.path, "key": u.key(self.ws.layout), "size": u.entry.size, "codec": u.codec} for u in self.uploads
+            ),
+            "deletes": self.deletes,
+        }
+
+
+def plan_push(
+    ws: Workspace, remote: Remote, local: LocalState, *, force: bool, message: str | None = None, jobs: int = 0,
+    repair: bool = False,
+) -> PushPlan:
+    """Work out a push (see the module docstring). Raises ConflictError when the remote
+    moved since our last sync; TransportError, IntegrityError from reading the remote."""
+    ref = remote.read_ref()
+    remote_m = (ws.cached_manifest(ref) or remote.read_snapshot(ref)) if ref else None
+    base = ws.base() or ws.pin()  # a fresh clone knows the pin from lobs.lock
+    base_id = base.snapshot if base and base.remote == ws.remote_name else None
+    if ref is not None and ref != base_id and not force:
+        same = remote_m is not None and remote_m.same_tree(Manifest(ws.name, ws.hash_algo, entries=sorted(local.entries.values(), key=path_order)))
+        if not same:
+            who = "someone else pushed" if base_id else "it already holds data for this target"
+            raise ConflictError(
+                f"{remote.display}: {ws.name} is at snapshot {ref[:12]}, not the one you last synced ({(base_id or 'none')[:12]}): {who}",
+                "run `lobs pull` to merge their changes first, or push with --force to replace them",
+            )
+    old = remote_m.by_path() if remote_m else {}
+    diff = diff_entries(old, local.entries)
+    layout = ws.layout
+    cas = layout.kind == "cas"
+    had = {e.hash: e.stored for e in old.values() if e.stored is not None} if cas else {}
+    stored: dict[str, Stored] = {}
+    needed_keys: set[str] = set()
+    new: dict[str, Entry] = {}  # hash (cas) or path (mirror) -> entry the snapshot does not hold
+    listing = remote.objects() if repair else None
+
+    def there(e: Entry, st: Stored) -> bool:  # trusted, unless repairing
+        obj = listing.get(layout.object_key(e, st.codec)) if listing is not None else None
+        return listing is None or (obj is not None and obj.size == st.size)
+
+    for e in sorted(local.entries.values(), key=path_order):
+        if e.is_link:
+            continue
+        if cas:
+            if e.hash in stored or e.hash in new:
+                continue
+            st = had.get(e.hash)
+            if st is not None and there(e, st):
+                stored[e.hash] = st
+            else:
+                new[e.hash] = e
+            continue
+        prev = old.get(e.path)
+        if prev is not None and prev.hash == e.hash and prev.stored is not None and there(e, prev.stored):
+            stored[e.path] = prev.stored
+            needed_keys.add(layout.object_key(e, prev.stored.codec))
+        else:
+            new[e.path] = e
+    # mirror lists whenever anything changed: keys no longer in the tree are deleted
+    objects = listing if listing is not None else remote.objects() if _should_list(new, cas, diff.empty, ws.push_unfinished()) else None
+    todo: dict[str, Entry] = {}
+    for k, e in new.items():
+        if cas and objects is not None and (st := _already_there(layout, e, objects)) is not None:
+            stored[k] = st
+        else:
+            todo[k] = e
+    codecs = _codecs(ws, list(todo.values()), jobs)
+    uploads: list[Upload] = []
+    for e in todo.values():
+        codec = codecs[e.path]
+        if layout.kind == "mirror" and codec == "zstd" and (e.path + ".zst") in local.entries:
+            codec = "none"  # the name x.zst is taken by a real file
+        u = Upload(e, codec)
+        if layout.kind == "mirror":
+            needed_keys.add(u.key(layout))
+        uploads.append(u)
+    deletes: list[str] = []
+    if layout.kind == "mirror":
+        meta = layout.meta
+        known = objects if objects is not None else {layout.object_key(p, p.stored.codec) for p in old.values() if p.stored}
+        deletes = sorted(k for k in known if k not in needed_keys and not k.startswith(meta))
+    return PushPlan(ws, local, ref, remote_m, diff, uploads, stored, deletes, message)
+
+
+def _should_list(new: dict[str, Entry], cas: bool, unchanged: bool, resuming: bool) -> bool:
+    if not cas:
+        return not unchanged
+    if not new:
+        return False
+    return resuming or len(new) > LIST_ABOVE_FILES or sum(e.size for e in new.values()) > LIST_ABOVE_BYTES
+
+
+def _already_there(layout: Layout, e: Entry, objects: dict[str, RemoteObject]) -> Stored | None:
+    for codec in ("zstd", "none"):
+        obj = objects.get(layout.object_key(e, codec))
+        if obj is not None:
+            return Stored(codec, obj.size)
+    return None
+
+
+def _codecs(ws: Workspace, entries: list[Entry], jobs: int) -> dict[str, str]:
+    """path -> codec for each entry, sampled on a few threads (zstd and reads release the GIL)."""
+    workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-sample") as pool:
+        def sample(batch: list[Entry]) -> list[str]:
+            return [choose_codec(ws.root / e.path, e.size, ws.compression) for e in batch]
+
+        found = (c for cs in bounded_map(pool, sample, batched(entries, 64), workers * 2) for c in cs)
+        return {e.path: c for e, c in zip(entries, found, strict=True)}
+
+
+# Entries sort by path: scanned names are valid UTF-8, whose byte order is code point order.
+path_order = attrgetter("path")

@@ -1,0 +1,81 @@
+"""What a push asks of the remote: its snapshot is trusted, a listing is taken only when
+there is much new content (to send none of it twice), or when asked to repair."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import lobs.push_plan
+from lobs.transport.base import RemoteObject
+from lobs.transport.local import LocalTransport
+from tests.conftest import Cli
+
+
+@pytest.fixture
+def listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every listing of a folder remote, by prefix."""
+    seen: list[str] = []
+    real = LocalTransport.list
+
+    def spy(self: LocalTransport, prefix: str = "") -> Iterator[RemoteObject]:
+        seen.append(prefix)
+        return real(self, prefix)
+
+    monkeypatch.setattr(LocalTransport, "list", spy)
+    return seen
+
+
+def _uploads(out: str) -> list[str]:
+    return sorted(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("upload "))
+
+
+def test_a_push_lists_the_remote_only_when_it_pays(cli: Cli, tmp_path: Path, listings: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    src, remote = tmp_path / "src", str(tmp_path / "remote")
+    src.mkdir()
+    for i in range(5):
+        (src / f"f{i}.txt").write_text(f"file {i}\n" * 30)
+    assert cli("push", "src", remote).code == 0
+    assert listings == []  # five small files: sending them costs less than asking
+
+    r = cli("push", "src", remote)
+    assert r.code == 0 and "up to date" in r.out
+    assert listings == []  # nothing new: the snapshot says what is there
+
+    (src / "f0.txt").write_text("changed\n")
+    r = cli("push", "src", remote)
+    assert r.code == 0 and _uploads(r.out) == ["f0.txt"]
+    assert listings == []  # a little new content is sent without asking
+
+    # f0's first content is still stored (an older snapshot names it); a new file holding it
+    (src / "again.txt").write_text("file 0\n" * 30)
+    r = cli("push", "src", remote, "--dry-run", "--json")
+    planned = json.loads(r.out.splitlines()[0])["results"][0]["uploads"]
+    assert [u["path"] for u in planned] == ["again.txt"] and listings == []  # below the threshold: sent again
+    monkeypatch.setattr(lobs.push_plan, "LIST_ABOVE_FILES", 0)
+    r = cli("push", "src", remote)
+    assert r.code == 0 and _uploads(r.out) == []
+    assert listings == ["objects/"]  # above it: listed, found there, not sent
+
+
+def test_repair_sends_what_the_remote_lost(cli: Cli, tmp_path: Path, listings: list[str]) -> None:
+    src, remote = tmp_path / "src", tmp_path / "remote"
+    src.mkdir()
+    (src / "a.txt").write_text("alpha\n" * 40)
+    (src / "b.txt").write_text("beta\n" * 40)
+    assert cli("push", "src", str(remote)).code == 0
+    lost = min(p for p in (remote / "objects").rglob("*") if p.is_file())
+    lost.unlink()
+    r = cli("push", "src", str(remote))
+    assert r.code == 0 and "up to date" in r.out and not lost.exists()  # trusted: not noticed
+    listings.clear()
+    r = cli("push", "src", str(remote), "--repair")
+    assert r.code == 0, r.err
+    assert len(_uploads(r.out)) == 1 and lost.exists()
+    assert listings == ["objects/"]
+    r = cli("pull", str(remote), "back")
+    assert r.code == 0, r.err
+    assert (tmp_path / "back" / "a.txt").read_bytes() == (src / "a.txt").read_bytes()
