@@ -54,8 +54,10 @@ class Compression:
         raise ConfigError(f"invalid compression {text!r}", "use auto, none or zstd:LEVEL with LEVEL 1-22")
 
 
-def choose_codec(path: Path, size: int, setting: Compression) -> str:
-    """Return ``zstd`` or ``none`` for a file, reading at most a small sample."""
+def choose_codec(path: Path, size: int, setting: Compression, *, defer_small: bool = False) -> str:
+    """Return ``zstd`` or ``none`` for a file, reading at most a small sample. With
+    ``defer_small``, a file no bigger than a sample is not read: ``auto`` says the caller
+    compresses it whole anyway and keeps the result only if it :func:`pays`."""
     if setting.mode == "none" or size == 0:
         return "none"
     if setting.mode == "zstd":
@@ -64,6 +66,8 @@ def choose_codec(path: Path, size: int, setting: Compression) -> str:
         return "none"
     if size < 64:
         return "none"  # the frame header eats the saving
+    if defer_small and size <= SAMPLE:
+        return "auto"
     try:
         fd = open_read(path)
         try:
@@ -76,8 +80,12 @@ def choose_codec(path: Path, size: int, setting: Compression) -> str:
         return "none"
     if not sample:
         return "none"
-    packed = _sampler().compress(sample)
-    return "zstd" if len(packed) <= len(sample) * (1 - MIN_SAVING) else "none"
+    return "zstd" if pays(len(sample), len(_sampler().compress(sample))) else "none"
+
+
+def pays(raw: int, packed: int) -> bool:
+    """Is storing ``packed`` bytes instead of ``raw`` worth a decompression on every read?"""
+    return packed <= raw * (1 - MIN_SAVING)
 
 
 _local = threading.local()

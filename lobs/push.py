@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lobs import manifest as mf
-from lobs.codec import compress_file
+from lobs.codec import compress_file, pays
 from lobs.errors import IntegrityError
 from lobs.model import Entry, Manifest, Stored
 from lobs.parallel import batched, bounded_map
@@ -51,8 +51,8 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
 
     def produce() -> None:
         try:
-            raw = [u for u in plan.uploads if u.codec != "zstd"]
-            packed = [u for u in plan.uploads if u.codec == "zstd"]
+            raw = [u for u in plan.uploads if u.codec == "none"]
+            packed = [u for u in plan.uploads if u.codec != "none"]  # zstd, and auto: small ones decided when staged
             for u in raw:
                 feed.put(_stage(u, staging, ws, folders))
             if raw and packed:
@@ -62,10 +62,17 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             early = len(packed) > 2 * FIRST_BATCH and not remote.transport.capabilities.slow_start
 
             def one(u: Upload) -> None:
-                if budget.acquire(u.key(ws.layout), u.entry.size):
-                    feed.put(_stage(u, staging, ws, folders))
-                    if next(made) == FIRST_BATCH and early:
-                        feed.flush()  # the tool starts on small files while the rest compress
+                if u.codec == "auto":  # small: staged first (that decides its key), then counted
+                    t = _stage(u, staging, ws, folders)
+                    if not budget.acquire(t.key, t.size):
+                        return
+                elif budget.acquire(u.key(ws.layout), u.entry.size):
+                    t = _stage(u, staging, ws, folders)
+                else:
+                    return
+                feed.put(t)
+                if next(made) == FIRST_BATCH and early:
+                    feed.flush()  # the tool starts on small files while the rest compress
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-compress") as pool:
                 def some(batch: list[Upload]) -> None:
@@ -133,7 +140,8 @@ _staged = itertools.count()
 
 
 def _stage(u: Upload, staging: Path, ws: Workspace, made: set[Path]) -> Transfer:
-    """Compress (or not) one upload's file for the tool; records in ``u.entry.stored`` how.
+    """Compress (or not) one upload's file for the tool; records in ``u.entry.stored`` how,
+    and settles an ``auto`` codec: compressed if that :func:`~lobs.codec.pays`, else sent raw.
 
     A staged file is named by a number in a folder of the thread's own (``made``: the
     folders made so far): no folder per key prefix (256 of them for a cas push, and a
@@ -141,18 +149,21 @@ def _stage(u: Upload, staging: Path, ws: Workspace, made: set[Path]) -> Transfer
     folder (they would queue on its lock). Transports place files by their key.
     """
     item = (u.entry.path, u.entry.size)
-    key = u.key(ws.layout)
-    if u.codec == "zstd":
+    if u.codec != "none":
         folder = staging / str(threading.get_ident())
         if folder not in made:
             folder.mkdir(parents=True, exist_ok=True)
             made.add(folder)
         dest = folder / str(next(_staged))
         _, size = compress_file(u.local(ws.root), dest, level=ws.compression.level, algo=ws.hash_algo, expect_hash=u.entry.hash)
-        u.entry.stored = Stored("zstd", size)
-        return Transfer(dest, key, size, movable=True, item=item)
+        if u.codec == "zstd" or pays(u.entry.size, size):
+            u.codec = "zstd"
+            u.entry.stored = Stored("zstd", size)
+            return Transfer(dest, u.key(ws.layout), size, movable=True, item=item)
+        os.unlink(dest)
+        u.codec = "none"  # checked like every raw upload once sent (_check_unchanged)
     u.entry.stored = Stored("none", u.entry.size)
-    return Transfer(u.local(ws.root), key, u.entry.size, item=item)
+    return Transfer(u.local(ws.root), u.key(ws.layout), u.entry.size, item=item)
 
 
 def _check_unchanged(plan: PushPlan, remote: Remote) -> None:

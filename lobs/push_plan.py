@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 
-from lobs.codec import choose_codec
+from lobs.codec import SAMPLE, choose_codec
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConflictError
 from lobs.lazyjson import LazyList
@@ -40,7 +40,7 @@ class Upload:
     both are made when asked for."""
 
     entry: Entry  # the first entry with this content
-    codec: str
+    codec: str  # zstd | none | auto: a small file, compressed when staged and kept so if it pays
 
     def key(self, layout: Layout) -> str:
         return layout.object_key(self.entry, self.codec)
@@ -77,10 +77,17 @@ class PushPlan:
             "changes": LazyList(c.to_json() for c in self.diff.changes),
             "counts": self.diff.counts(),
             "uploads": LazyList(
-                {"path": u.entry.path, "key": u.key(self.ws.layout), "size": u.entry.size, "codec": u.codec} for u in self.uploads
+                {"path": u.entry.path, "key": u.key(self.ws.layout), "size": u.entry.size, "codec": u.codec}
+                for u in map(self._sampled, self.uploads)
             ),
             "deletes": self.deletes,
         }
+
+    def _sampled(self, u: Upload) -> Upload:
+        """``u`` with the codec a sample chooses, for showing a plan that is not run."""
+        if u.codec != "auto":
+            return u
+        return Upload(u.entry, choose_codec(u.local(self.ws.root), u.entry.size, self.ws.compression))
 
 
 def plan_push(
@@ -141,7 +148,7 @@ def plan_push(
             stored[k] = st
         else:
             todo[k] = e
-    codecs = _codecs(ws, list(todo.values()), jobs)
+    codecs = _codecs(ws, list(todo.values()), jobs, defer_small=cas)
     uploads: list[Upload] = []
     for e in todo.values():
         codec = codecs[e.path]
@@ -175,15 +182,26 @@ def _already_there(layout: Layout, e: Entry, objects: dict[str, RemoteObject]) -
     return None
 
 
-def _codecs(ws: Workspace, entries: list[Entry], jobs: int) -> dict[str, str]:
-    """path -> codec for each entry, sampled on a few threads (zstd and reads release the GIL)."""
+def _codecs(ws: Workspace, entries: list[Entry], jobs: int, *, defer_small: bool) -> dict[str, str]:
+    """path -> codec for each entry, sampled on a few threads (zstd and reads release the GIL).
+
+    ``defer_small`` (cas, where the key is made when the file is staged): files no bigger
+    than a sample are not read here but compressed once when staged (codec ``auto``)."""
+    out: dict[str, str] = {}
+    sample: list[Entry] = []
+    for e in entries:
+        if defer_small and e.size <= SAMPLE:
+            out[e.path] = choose_codec(ws.root / e.path, e.size, ws.compression, defer_small=True)  # reads nothing
+        else:
+            sample.append(e)
     workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-sample") as pool:
-        def sample(batch: list[Entry]) -> list[str]:
+        def one(batch: list[Entry]) -> list[str]:
             return [choose_codec(ws.root / e.path, e.size, ws.compression) for e in batch]
 
-        found = (c for cs in bounded_map(pool, sample, batched(entries, 64), workers * 2) for c in cs)
-        return {e.path: c for e, c in zip(entries, found, strict=True)}
+        found = (c for cs in bounded_map(pool, one, batched(sample, 64), workers * 2) for c in cs)
+        out.update((e.path, c) for e, c in zip(sample, found, strict=True))
+    return out
 
 
 # Entries sort by path: scanned names are valid UTF-8, whose byte order is code point order.

@@ -79,3 +79,26 @@ def test_repair_sends_what_the_remote_lost(cli: Cli, tmp_path: Path, listings: l
     r = cli("pull", str(remote), "back")
     assert r.code == 0, r.err
     assert (tmp_path / "back" / "a.txt").read_bytes() == (src / "a.txt").read_bytes()
+
+
+def test_small_files_are_compressed_once_and_kept_so_only_if_it_pays(cli: Cli, tmp_path: Path) -> None:
+    """In cas, a file no bigger than a sample is not sampled: it is compressed when staged
+    and sent compressed only if that saves 10%. The dry run shows what a sample says."""
+    import os
+
+    src, remote = tmp_path / "src", tmp_path / "remote"
+    src.mkdir()
+    (src / "text.json").write_text('{"k": "value"}\n' * 500)
+    (src / "noise.bin").write_bytes(os.urandom(5000))
+    (src / "big.txt").write_text("line of text\n" * 20000)  # over a sample: decided by sampling
+    r = cli("push", "src", str(remote), "--dry-run", "--json")
+    planned = {u["path"]: u["codec"] for u in json.loads(r.out.splitlines()[0])["results"][0]["uploads"]}
+    assert planned == {"text.json": "zstd", "noise.bin": "none", "big.txt": "zstd"}
+    r = cli("push", "src", str(remote), "--json")
+    assert r.code == 0, r.err
+    stored = sorted(p.name.endswith(".zst") for p in (remote / "objects").rglob("*") if p.is_file())
+    assert stored == [False, True, True]  # noise raw, the two texts compressed
+    r = cli("pull", str(remote), "back")
+    assert r.code == 0, r.err
+    for name in ("text.json", "noise.bin", "big.txt"):
+        assert (tmp_path / "back" / name).read_bytes() == (src / name).read_bytes()
