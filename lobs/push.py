@@ -33,13 +33,16 @@ FIRST_BATCH = 256  # compressed files handed over as a batch of their own (unles
 
 
 def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int = 0) -> tuple[str, Manifest]:
-    """Send objects, then the snapshot, then the ref. Returns (snapshot id, manifest).
+    """Send objects and the snapshot, then the ref. Returns (snapshot id, manifest).
 
     Files stored raw are handed to the transport at once; the others are compressed
     on a few threads and handed over one by one as they are ready, so the tool
-    sends while lobs compresses (:class:`~lobs.transport.feed.Feed`). Staged files
-    are deleted once sent. A file that changed since it was scanned aborts the
-    push before the snapshot is written.
+    sends while lobs compresses (:class:`~lobs.transport.feed.Feed`). Once every
+    file is staged the snapshot is known and goes with the last batch: no tool run
+    of its own. Only the ref, written last, makes it the remote's latest; a push that
+    stops before leaves at most a snapshot nothing points to. Staged files are deleted
+    once sent. A file that changed since it was scanned aborts the push before the
+    ref moves.
     """
     ws = plan.ws
     staging = ws.state_dir / "staging" / f"push-{os.getpid()}"
@@ -47,7 +50,10 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     feed = Feed()
     folders: set[Path] = set()
     budget = Budget(CHUNK_BYTES, feed)
+    sent = Sent(TransferReporter(progress, "upload", {}), budget)
     workers = max(1, min(jobs or (os.cpu_count() or 2), 8))
+    slow_start = remote.transport.capabilities.slow_start
+    made_snapshot: list[tuple[str, Manifest, bytes]] = []
 
     def produce() -> None:
         try:
@@ -55,11 +61,11 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
             packed = [u for u in plan.uploads if u.codec != "none"]  # zstd, and auto: small ones decided when staged
             for u in raw:
                 feed.put(_stage(u, staging, ws, folders))
-            if raw and packed:
-                feed.flush()
+            if raw and packed and not slow_start:
+                feed.flush()  # the raw files go while the rest compress (a slow tool waits: one run)
 
             made = itertools.count(1)
-            early = len(packed) > 2 * FIRST_BATCH and not remote.transport.capabilities.slow_start
+            early = len(packed) > 2 * FIRST_BATCH and not slow_start
 
             def one(u: Upload) -> None:
                 if u.codec == "auto":  # small: staged first (that decides its key), then counted
@@ -81,6 +87,13 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
 
                 for _ in bounded_map(pool, some, batched(packed, 16), workers * 2):
                     pass  # a task per 16 files, a few tasks queued: no future per file
+            snap_id, manifest, data = _snapshot(plan)
+            made_snapshot.append((snap_id, manifest, data))
+            staging.mkdir(parents=True, exist_ok=True)
+            (staging / "snapshot").write_bytes(data)  # scratch: moved or copied by the transport
+            key = remote.layout.snapshot_key(snap_id)
+            sent.quiet.add(key)
+            feed.put(Transfer(staging / "snapshot", key, len(data), movable=True))
             feed.close()
         except BaseException as e:  # noqa: BLE001 - handed to the transport, raised in the uploading thread
             feed.fail(e)
@@ -90,33 +103,39 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
     producer = threading.Thread(target=produce, name="lobs-stage", daemon=True)
     producer.start()
     try:
-        remote.transport.upload_feed(feed, Sent(TransferReporter(progress, "upload", {}), budget), jobs)
+        remote.transport.upload_feed(feed, sent, jobs)
     finally:
         budget.stop()
         producer.join(timeout=0.1)
         shutil.rmtree(staging, ignore_errors=True)
-    _check_unchanged(plan, remote)
-    entries = sorted(plan.local.entries.values(), key=path_order)
-    _fill_stored(entries, plan)
-    manifest = Manifest(
-        target=ws.remote_path or ws.root.name,
-        hash=ws.hash_algo,
-        parent=plan.remote_ref,
-        created=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        message=plan.message,
-        entries=entries,
-    )
-    snap_id, packed = mf.pack(manifest)  # streamed: the JSON is never whole in memory
-    remote.write_packed_snapshot(snap_id, packed)
-    ws.cache_manifest(snap_id, manifest, packed=packed)
+    snap_id, manifest, data = made_snapshot[0]
+    _check_unchanged(plan, remote, remote.layout.snapshot_key(snap_id))
+    ws.cache_manifest(snap_id, manifest, packed=data)
     remote.write_ref(snap_id)
     ws.mark_push_unfinished(False)
     if plan.deletes:
         remote.transport.delete(plan.deletes)
         for k in plan.deletes:
             progress.item("delete", k, 0)
-    ws.set_base(SyncState(ws.remote_name, snap_id, len(entries), manifest.total_size))
+    ws.set_base(SyncState(ws.remote_name, snap_id, len(manifest.entries), manifest.total_size))
     return snap_id, manifest
+
+
+def _snapshot(plan: PushPlan) -> tuple[str, Manifest, bytes]:
+    """The snapshot of the pushed tree, once every upload is staged (its stored size known):
+    (id, manifest, packed bytes)."""
+    entries = sorted(plan.local.entries.values(), key=path_order)
+    _fill_stored(entries, plan)
+    manifest = Manifest(
+        target=plan.ws.remote_path or plan.ws.root.name,
+        hash=plan.ws.hash_algo,
+        parent=plan.remote_ref,
+        created=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        message=plan.message,
+        entries=entries,
+    )
+    snap_id, packed = mf.pack(manifest)  # streamed: the JSON is never whole in memory
+    return snap_id, manifest, packed
 
 
 def _fill_stored(entries: list[Entry], plan: PushPlan) -> None:
@@ -166,8 +185,9 @@ def _stage(u: Upload, staging: Path, ws: Workspace, made: set[Path]) -> Transfer
     return Transfer(u.local(ws.root), u.key(ws.layout), u.entry.size, item=item)
 
 
-def _check_unchanged(plan: PushPlan, remote: Remote) -> None:
-    """Files sent as they are (not compressed) must not have changed since the scan."""
+def _check_unchanged(plan: PushPlan, remote: Remote, snapshot_key: str) -> None:
+    """Files sent as they are (not compressed) must not have changed since the scan; if
+    one did, its object and the snapshot that was sent with them are deleted."""
     changed: list[str] = []
     bad_keys: list[str] = []
     for u in plan.uploads:
@@ -184,7 +204,7 @@ def _check_unchanged(plan: PushPlan, remote: Remote) -> None:
             changed.append(u.entry.path)
             bad_keys.append(u.key(plan.ws.layout))
     if changed:
-        remote.transport.delete(bad_keys)  # they may hold the new content under the old hash
+        remote.transport.delete([*bad_keys, snapshot_key])  # they may hold the new content under the old hash
         raise IntegrityError(
             f"{len(changed)} file(s) changed while being pushed: {', '.join(changed[:5])}",
             "the remote ref was not moved; re-run the push",

@@ -47,10 +47,12 @@ class Sent:
 
     def __init__(self, reporter: TransferReporter, budget: Budget) -> None:
         self.reporter, self.budget = reporter, budget
+        self.quiet: set[str] = set()  # keys sent along that are not files of the tree (the snapshot)
 
     def done(self, transfer: Transfer) -> None:
         self.budget.release(transfer.key)
-        self.reporter.done(transfer)
+        if transfer.key not in self.quiet:
+            self.reporter.done(transfer)
 
     def progress(self, nbytes: int) -> None:
         self.reporter.progress(nbytes)

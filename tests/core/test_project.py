@@ -483,6 +483,7 @@ def test_files_edited_during_a_push_or_a_pull_are_caught(cli: Cli, tmp_path: Pat
     r = cli("push", cwd=proj)
     assert r.code == ExitCode.INTEGRITY and "changed while being pushed: blob.bin" in r.err
     assert not list((tmp_path / "remote").rglob("*.ref"))  # the ref never moved
+    assert not list((tmp_path / "remote").rglob("*.json.zst"))  # the snapshot sent with the objects is gone again
     monkeypatch.undo()
     assert cli("push", cwd=proj).code == 0
 
