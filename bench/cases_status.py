@@ -132,13 +132,15 @@ def cold_status(ctx: Ctx) -> None:
 
 
 def hash_phase_speed(ctx: Ctx, proj: Path, remote: str, cold: Callable[[], None], mb: int) -> float:
-    """MB/s of the hash phase of one cold `lobs status --json`, timed from its progress events
-    (the "hash" phase event to the next event that is not progress, or the end)."""
+    """MB/s of the hash phase of one cold `lobs status --json`, timed from its progress events:
+    the "hash" phase event to the progress event of its last file (or the next event that is
+    not progress, or the end)."""
     cold()
     proc = subprocess.Popen([*lobs_argv(), "status", "--json", "-r", remote], cwd=proj, env=ctx.env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     start = end = None
+    files = None
     for line in proc.stderr:
         now = time.perf_counter()
         try:
@@ -146,8 +148,8 @@ def hash_phase_speed(ctx: Ctx, proj: Path, remote: str, cold: Callable[[], None]
         except ValueError:
             continue
         if doc.get("event") == "phase" and doc.get("phase") == "hash":
-            start = now
-        elif start is not None and end is None and doc.get("event") != "progress":
+            start, files = now, doc.get("files")
+        elif start is not None and end is None and (doc.get("event") != "progress" or doc.get("files") == files):
             end = now
     if proc.wait() != 0 or start is None:
         raise CommandFailed(f"lobs status --json -r {remote} failed or had no hash phase")

@@ -60,6 +60,7 @@ class JsonProgress:
         self._last = 0.0
         self._files = 0
         self._bytes = 0
+        self._total = 0
 
     def _emit(self, doc: dict[str, Any]) -> None:
         with self._lock:
@@ -67,15 +68,20 @@ class JsonProgress:
 
     def phase(self, name: str, total_files: int = 0, total_bytes: int = 0) -> None:
         self._files = self._bytes = 0
+        self._total = total_files
         self._emit({"event": "phase", "phase": name, "files": total_files, "bytes": total_bytes})
 
     def advance(self, files: int = 0, nbytes: int = 0) -> None:
-        self._files += files
-        self._bytes += nbytes
-        now = time.monotonic()
-        if now - self._last >= 0.5:
+        with self._lock:
+            self._files += files
+            self._bytes += nbytes
+            now = time.monotonic()
+            last_file = files > 0 and self._files == self._total  # the phase's work is done: say so now
+            if not (last_file or now - self._last >= 0.5):
+                return
             self._last = now
-            self._emit({"event": "progress", "files": self._files, "bytes": self._bytes})
+            doc = {"event": "progress", "files": self._files, "bytes": self._bytes}
+        self._emit(doc)
 
     def item(self, action: str, path: str, size: int) -> None:
         self._emit({"event": "file", "action": action, "path": path, "size": size})

@@ -385,3 +385,26 @@ def test_decode_fd_copies_a_raw_object_hashing_what_it_writes(tmp_path: Path, al
         assert decode_fd(fd, tmp_path / "out3", "none", algo=algo, max_size=0) == (hash_bytes(algo, b""), 0)
     finally:
         os.close(fd)
+
+
+def test_json_progress_reports_the_end_of_each_phase_at_once() -> None:
+    """Progress events are throttled, but the one saying a phase's last file is done comes
+    as it happens: a script (and the benchmark's hash-phase timing) sees the end of the work,
+    not the end of the process."""
+    import io
+    import json
+
+    from lobs.cli.output import JsonProgress
+
+    err = io.StringIO()
+    p = JsonProgress(err)
+    p.phase("hash", 3, 30)
+    for _ in range(3):
+        p.advance(1, 10)  # well within the throttle's half second
+    p.phase("apply", 0)
+    p.advance(0, 0)
+    events = [json.loads(line) for line in err.getvalue().splitlines()]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress[0] == {"event": "progress", "files": 1, "bytes": 10}  # the first, unthrottled
+    assert progress[-1] == {"event": "progress", "files": 3, "bytes": 30}
+    assert len(progress) == 2  # the second file was throttled; nothing for the empty phase
