@@ -135,8 +135,8 @@ def push(
         ws.remove_dead_temps()
         remote = ws.open_remote()
         try:
-            if repair or ws.base() is None or ws.push_unfinished():  # it will list (lobs.push_plan): while the tree is hashed
-                remote.prefetch_objects()
+            if repair or ws.base() is None or ws.push_unfinished() or ws.layout.kind == "mirror":
+                remote.prefetch_objects()  # it will (likely) list (lobs.push_plan): while the tree is hashed
             local = read_local(ws, ctx.progress, ctx.jobs)
             from lobs.push import execute_push
             from lobs.push_plan import plan_push
