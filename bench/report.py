@@ -91,7 +91,7 @@ def md_extras(record: dict[str, Any]) -> str:
                          f"{case['raw_hash_mb_s_2threads']} MB/s, i.e. a floor of {case['raw_hash_floor_s']} s "
                          f"for {case['dataset']}.")]
             if "lobs_hash_phase_mb_s" in case:
-                out += ["", (f"lobs's hash phase alone (start-up excluded, from its `--json` events): "
+                out += ["", (f"lobs's hash phase alone (from its `--json` events: the `hash` phase to the progress event of its last file): "
                              f"{case['lobs_hash_phase_mb_s']} MB/s, i.e. **{case['lobs_hash_phase_of_raw']}** "
                              f"of the raw speed.")]
     for n in record.get("notes", []):
