@@ -77,44 +77,68 @@ def pack(m: Manifest, level: int = 9) -> tuple[str, bytes]:
     return h.hexdigest(), bytes(out)
 
 
-def snapshot_id(data: bytes) -> str:
+def snapshot_id(data: bytes | bytearray) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode(data: bytes, *, source: str = "manifest", trusted: bool = False) -> Manifest:
+def decode(data: bytes | bytearray, *, source: str = "manifest", trusted: bool = False) -> Manifest:
     """Parse and validate manifest bytes. Raises IntegrityError naming ``source``.
 
-    ``trusted`` skips the per-entry checks: only for manifests lobs wrote itself
-    and has verified against their id (the local cache), never for remote input.
+    Each entry is checked and made an :class:`Entry` as soon as the parser has read it
+    (:class:`_EntryMaker`): a million entries never exist as a million dicts at once.
+    ``trusted`` skips the checks across entries (duplicates, entries below others) and the
+    sort: only for manifests lobs wrote itself and has verified against their id (the
+    local cache), never for remote input.
     """
     if len(data) > MAX_MANIFEST_BYTES:
         raise IntegrityError(f"{source}: manifest is too large ({len(data)} bytes)")
+    return decode_text(text_of(data, source), source=source, trusted=trusted)
+
+
+def text_of(data: bytes | bytearray, source: str) -> str:
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
         raise IntegrityError(f"{source}: not a valid manifest ({e})", "the remote or archive may be corrupt") from e
-    if trusted:
-        try:
-            return _trusted(doc)
-        except (KeyError, TypeError, AttributeError):
-            pass  # not what we wrote after all: take the careful path
-    return from_doc(doc, source=source)
 
 
-def _trusted(doc: Any) -> Manifest:
-    entries = []
-    for r in doc["entries"]:
-        st = r["stored"]
-        entries.append(
-            Entry(r["path"], r["size"], r["mode"], r["hash"], Stored(st["codec"], st["size"], None) if st else None, r.get("link"))
-        )
-    return Manifest(doc["target"], doc["hash"], doc["parent"], doc["created"], doc["message"], entries)
+def decode_text(text: str, *, source: str = "manifest", trusted: bool = False) -> Manifest:
+    """:func:`decode` of text already decoded from UTF-8 (the caller may let the bytes go first)."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_EntryMaker(_complaint(source)))
+    except json.JSONDecodeError as e:
+        raise IntegrityError(f"{source}: not a valid manifest ({e})", "the remote or archive may be corrupt") from e
+    return from_doc(doc, source=source, trusted=trusted)
 
 
-def from_doc(doc: Any, *, source: str) -> Manifest:
+def _complaint(source: str) -> Any:
     def bad(msg: str) -> IntegrityError:
         return IntegrityError(f"{source}: {msg}", "refusing to use a corrupt or malicious manifest")
 
+    return bad
+
+
+class _EntryMaker:
+    """``object_pairs_hook`` of the parse: an object with a ``path`` and a ``hash`` is an
+    entry, checked (:func:`_entry`, all but the hash's length, which needs the manifest's
+    algorithm) and returned as an :class:`Entry`; any other object is a dict. An entry met
+    anywhere else than in ``entries`` is then not of the type that place wants, and refused."""
+
+    def __init__(self, bad: Any) -> None:
+        self.bad, self.count = bad, 0
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> Any:
+        obj = dict(pairs)  # (a repeated key: the last wins, as in a plain parse)
+        if "path" in obj and "hash" in obj:
+            self.count += 1
+            return _entry(obj, None, self.bad, self.count - 1)
+        return obj
+
+
+def from_doc(doc: Any, *, source: str, trusted: bool = False) -> Manifest:
+    """A Manifest from a parsed document, whose entries may be dicts or already-checked
+    :class:`Entry` objects (:func:`decode`). Raises IntegrityError."""
+    bad = _complaint(source)
     if not isinstance(doc, dict):
         raise bad("not a JSON object")
     if doc.get("format") != MANIFEST_FORMAT:
@@ -132,25 +156,18 @@ def from_doc(doc: Any, *, source: str) -> Manifest:
     if not isinstance(raw_entries, list):
         raise bad("entries must be a list")
     entries: list[Entry] = []
-    seen: set[str] = set()
-    links: set[str] = set()
+    hex_len = HEX_LEN[algo]
     for i, raw in enumerate(raw_entries):
-        entries.append(_entry(raw, algo, bad, i))
-    for e in entries:
-        if e.path in seen:
-            raise bad(f"duplicate path {e.path!r}")
-        seen.add(e.path)
-        if e.is_link:
-            links.add(e.path)
-    # Nothing may live below a symlink or below a file: writing it would go through the link.
-    for e in entries:
-        parts = e.path.split("/")
-        for k in range(1, len(parts)):
-            prefix = "/".join(parts[:k])
-            if prefix in seen:
-                kind = "symlink" if prefix in links else "file"
-                raise bad(f"path {e.path!r} lies below the {kind} {prefix!r}")
-    entries.sort(key=lambda e: e.path.encode("utf-8"))
+        if isinstance(raw, Entry):
+            if len(raw.hash) != hex_len:
+                raise bad(f"{raw.path!r}: hash must be {hex_len} lowercase hex digits")
+            entries.append(raw)
+        else:
+            entries.append(_entry(raw, algo, bad, i))
+    raw_entries.clear()
+    if not trusted:
+        _check_tree(entries, bad)
+        entries.sort(key=lambda e: e.path.encode("utf-8"))
     return Manifest(
         target=target,
         hash=algo,
@@ -159,6 +176,26 @@ def from_doc(doc: Any, *, source: str) -> Manifest:
         message=doc.get("message"),
         entries=entries,
     )
+
+
+def _check_tree(entries: list[Entry], bad: Any) -> None:
+    """No two entries with one path; nothing below a symlink or below a file (writing it
+    would go through the link)."""
+    seen: set[str] = set()
+    links: set[str] = set()
+    for e in entries:
+        if e.path in seen:
+            raise bad(f"duplicate path {e.path!r}")
+        seen.add(e.path)
+        if e.is_link:
+            links.add(e.path)
+    for e in entries:
+        parts = e.path.split("/")
+        for k in range(1, len(parts)):
+            prefix = "/".join(parts[:k])
+            if prefix in seen:
+                kind = "symlink" if prefix in links else "file"
+                raise bad(f"path {e.path!r} lies below the {kind} {prefix!r}")
 
 
 def check_path(path: object) -> str | None:
@@ -185,10 +222,11 @@ def check_path(path: object) -> str | None:
 
 # An empty, "." or ".." component: at the start, between slashes, or at the end.
 _BAD_COMPONENT = re.compile(r"(?:^|/)(?:\.{1,2})?(?:/|$)")
-_HEX = {64: re.compile(r"[0-9a-f]{64}"), 32: re.compile(r"[0-9a-f]{32}")}
+_HEX = {64: re.compile(r"[0-9a-f]{64}"), 32: re.compile(r"[0-9a-f]{32}"), 0: re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")}
 
 
-def _entry(raw: Any, algo: str, bad: Any, i: int) -> Entry:
+def _entry(raw: Any, algo: str | None, bad: Any, i: int) -> Entry:
+    """Check one entry object (``algo`` None: a hash of either length, checked later)."""
     if not isinstance(raw, dict):
         raise bad(f"entry {i} is not an object")
     path = raw.get("path")
@@ -201,8 +239,8 @@ def _entry(raw: Any, algo: str, bad: Any, i: int) -> Entry:
         raise bad(f"{path!r}: size must be a non-negative integer")
     if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
         raise bad(f"{path!r}: mode must be permission bits")
-    if not isinstance(digest, str) or not _HEX[HEX_LEN[algo]].fullmatch(digest):
-        raise bad(f"{path!r}: hash must be {HEX_LEN[algo]} lowercase hex digits")
+    if not isinstance(digest, str) or not _HEX[HEX_LEN[algo] if algo else 0].fullmatch(digest):
+        raise bad(f"{path!r}: hash must be {HEX_LEN[algo] if algo else '32 or 64'} lowercase hex digits")
     link = raw.get("link")
     if link is not None and (not isinstance(link, str) or not link or "\x00" in link):
         raise bad(f"{path!r}: link target must be a non-empty string")

@@ -158,6 +158,12 @@ MUTATIONS: dict[str, Mutation] = {
     "format-unknown": lambda d: {**d, "format": "lobs.manifest/99"},
     "hash-algo-unknown": lambda d: {**d, "hash": "md5"},
     "not-an-object": lambda d: [d],  # type: ignore[return-value, list-item]
+    # entries are made while parsing (any object with a path and a hash): one elsewhere is refused
+    "hash-length-of-other-algo": lambda d: {**d, "hash": "xxh128"},
+    "entry-as-target": lambda d: {**d, "target": _file_like(d, "t.txt")},
+    "entry-as-stored": lambda d: (_entry(d, "a.txt").update(stored=_file_like(d, "s.txt")), d)[1],
+    "entry-in-a-list-in-entries": lambda d: {**d, "entries": [[e] for e in d["entries"]]},
+    "top-level-with-a-path": lambda d: {**d, "path": "x"},
 }
 
 
