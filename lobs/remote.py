@@ -153,10 +153,18 @@ class Remote:
 
 
 def decode_snapshot(packed: bytes, snap_id: str, source: str, *, trusted: bool = False) -> Manifest:
-    try:
-        data = zstandard.ZstdDecompressor().decompress(packed, max_output_size=mf.MAX_MANIFEST_BYTES)
+    """Decompress, check against ``snap_id`` and :func:`~lobs.manifest.decode`. Raises IntegrityError."""
+    data = bytearray()  # grown as it is decoded: a one-call decompress of a frame without a
+    try:  # size in its header allocates the whole cap (2 GiB) first
+        reader = zstandard.ZstdDecompressor().stream_reader(packed)
+        while chunk := reader.read(16 << 20):
+            data += chunk
+            if len(data) > mf.MAX_MANIFEST_BYTES:
+                raise IntegrityError(f"{source}: manifest is too large (over {mf.MAX_MANIFEST_BYTES} bytes)")
     except zstandard.ZstdError as e:
         raise IntegrityError(f"{source}: corrupt snapshot ({e})") from e
     if mf.snapshot_id(data) != snap_id:
         raise IntegrityError(f"{source}: content does not match its id", "the remote copy is corrupt")
-    return mf.decode(data, source=source, trusted=trusted)
+    text = mf.text_of(data, source)
+    data.clear()  # not needed any more: the parse runs without the bytes beside the text
+    return mf.decode_text(text, source=source, trusted=trusted)
