@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lobs.diff import Diff, diff_entries
 from lobs.errors import ConflictError, IntegrityError
-from lobs.fetch import fetch_all
+from lobs.fetch import Staged, fetch_all
 from lobs.fsutil import TMP_PREFIX, fsync_dir
 from lobs.index import Index
 from lobs.lazyjson import LazyList
@@ -158,11 +158,11 @@ def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int =
     (staging / "obj").mkdir(parents=True)
     (staging / "files").mkdir()
     try:
-        ready = fetch_all(plan.writes, plan.target.hash, remote, staging, progress, jobs)
+        staged = fetch_all(plan.writes, plan.target.hash, remote, staging, progress, jobs)
         _recheck_local(plan)
         _check_parents(plan)
         progress.phase("apply", len(plan.writes) + len(plan.deletes))
-        _apply(plan, ready, progress)
+        _apply(plan, staged, progress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     ws.cache_manifest(plan.snapshot, plan.target)
@@ -239,7 +239,7 @@ def safe_parent(root: Path, rel: str) -> Path:
     return cur
 
 
-def _apply(plan: PullPlan, ready: dict[str, Path], progress: Progress) -> None:
+def _apply(plan: PullPlan, staged: Staged, progress: Progress) -> None:
     ws = plan.ws
     root = ws.root
     index = plan.local.index
@@ -251,7 +251,7 @@ def _apply(plan: PullPlan, ready: dict[str, Path], progress: Progress) -> None:
         progress.item("delete", path, 0)
         _prune_empty(root, path)
     parents: dict[str, Path] = {}  # folder -> checked (safe_parent) once for all its files
-    for e in plan.writes:
+    for j, e in enumerate(plan.writes):
         folder, _, name = e.path.rpartition("/")
         parent = parents.get(folder)
         if parent is None:
@@ -264,7 +264,7 @@ def _apply(plan: PullPlan, ready: dict[str, Path], progress: Progress) -> None:
             os.symlink(e.link, tmp)
             _replace(tmp, dest)
         else:
-            _replace(ready[e.path], dest)  # staged with its mode (fetch_all)
+            _replace(staged.path(j), dest)  # staged with its mode (fetch_all)
         progress.item("download", e.path, e.size)
         _record(index, dest, e, plan.target.hash)
     for e in plan.chmods:
@@ -274,11 +274,14 @@ def _apply(plan: PullPlan, ready: dict[str, Path], progress: Progress) -> None:
         _record(index, p, e, plan.target.hash)
     for d in parents.values():
         fsync_dir(d)
-    index.forget_missing(set(plan.target.by_path()) | (set(plan.local.files) - set(plan.deletes)))
+    keep = {e.path for e in plan.target.entries}  # (no by-path dict of the whole snapshot for this)
+    gone = set(plan.deletes)
+    keep.update(p for p in plan.local.files if p not in gone)
+    index.forget_missing(keep)
     index.save()
 
 
-def _replace(src: Path, dest: Path) -> None:
+def _replace(src: Path | str, dest: Path) -> None:
     """Rename ``src`` over ``dest``; a folder standing there goes first (only reached with
     --force, or when it holds only deleted files)."""
     try:
