@@ -1,4 +1,4 @@
-"""Scale: push and status time and peak memory at 1k … 1M files (the growth curve is the result)."""
+"""Scale: push, pull and status time and peak memory at 1k … 1M files (the growth curve is the result)."""
 
 from __future__ import annotations
 
@@ -34,15 +34,26 @@ def run(ctx: Ctx, max_files: int) -> None:
 
         push = Variant("lobs push (first, folder remote)", "lobs", lambda: [[*lobs, "push"]], env=ctx.env, cwd=proj,
                        setup=fresh)
+        clone = base / "clone"
+
+        def fresh_clone(proj=proj, clone=clone) -> None:  # type: ignore[no-untyped-def]
+            ctx.discard(clone)  # a second checkout of the project: lobs.yml and lobs.lock, no data
+            clone.mkdir()
+            for name in ("lobs.yml", "lobs.lock"):
+                shutil.copyfile(proj / name, clone / name)
+
+        pull = Variant("lobs pull (fresh clone, folder remote)", "lobs", lambda: [[*lobs, "pull"]], env=ctx.env,
+                       cwd=clone, setup=fresh_clone)
         cold_st = Variant("lobs status (cold index)", "lobs", lambda: [[*lobs, "status"]], env=ctx.env, cwd=proj,
                           setup=cold)
         warm_st = Variant("lobs status (warm index)", "lobs", lambda: [[*lobs, "status"]], env=ctx.env, cwd=proj)
         runs = 1 if n >= 100_000 else ctx.repeat
         interleave([push], runs, ctx.log)
+        interleave([pull], runs, ctx.log)
         interleave([cold_st], runs, ctx.log)
         interleave([warm_st], runs, ctx.log)
         point: dict[str, Any] = {"files": n}
-        for key, v in (("push", push), ("status_cold", cold_st), ("status_warm", warm_st)):
+        for key, v in (("push", push), ("pull", pull), ("status_cold", cold_st), ("status_warm", warm_st)):
             med = v.median_s()
             point[f"{key}_s"] = round(med, 3) if med is not None else None
             point[f"{key}_rss_mb"] = round(v.peak_rss_mb() or 0, 1) if v.samples else None
@@ -52,6 +63,6 @@ def run(ctx: Ctx, max_files: int) -> None:
         points.append(point)
         if any(k.endswith("_error") for k in point):
             break
-    ctx.cases.append({"id": "scale", "title": "push and status vs number of files (folder remote)",
+    ctx.cases.append({"id": "scale", "title": "push, pull and status vs number of files (folder remote)",
                       "dataset": "files of 16-256 B, 1,000 per folder", "points": points, "variants": [],
                       "ratios": []})

@@ -77,10 +77,11 @@ def md_extras(record: dict[str, Any]) -> str:
     for case in record["cases"]:
         if case["id"] == "scale":
             out += ["", "Scale (folder remote, one run per point at 100k and above):", "",
-                    "| files | push s | push peak MB | status cold s | status cold MB | status warm s | status warm MB |",
-                    "|---|---|---|---|---|---|---|"]
+                    "| files | push s | push peak MB | pull s | pull peak MB | status cold s | status cold MB | status warm s | status warm MB |",
+                    "|---|---|---|---|---|---|---|---|---|"]
             for p in case["points"]:
                 out.append(f"| {p['files']:,} | {fmt_s(p.get('push_s'))} | {p.get('push_rss_mb')} | "
+                           f"{fmt_s(p.get('pull_s'))} | {p.get('pull_rss_mb')} | "
                            f"{fmt_s(p.get('status_cold_s'))} | {p.get('status_cold_rss_mb')} | "
                            f"{fmt_s(p.get('status_warm_s'))} | {p.get('status_warm_rss_mb')} |")
         elif case["id"] == "stored-vs-raw":
@@ -114,7 +115,7 @@ def plot(record: dict[str, Any], path: Path) -> Path | None:
     pts = scale["points"]
     xs = [p["files"] for p in pts]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("push", "push (first)"), ("status_cold", "status, cold index"),
+    for key, label in (("push", "push (first)"), ("pull", "pull (fresh clone)"), ("status_cold", "status, cold index"),
                        ("status_warm", "status, warm index")):
         ys = [p.get(f"{key}_s") for p in pts]
         ms = [p.get(f"{key}_rss_mb") for p in pts]
