@@ -2,7 +2,9 @@
 
 Content the remote's latest snapshot names is trusted to be there: a snapshot is
 written only after all its objects (``lobs verify`` checks that they still are;
-``repair`` lists them and sends again any that went missing). New content is sent; when there is a lot of it, or the last push from here did not
+``repair`` lists them and sends again any that went missing). A mirror remote that
+changed is listed first, as before: its keys no longer in the tree are deleted, and its
+files, which people read and may touch, are checked by size. New content is sent; when there is a lot of it, or the last push from here did not
 finish, the remote's objects are listed first (in the background from the start
 of the push when that is known early) so that content already there, from an
 interrupted push or another target, is not sent again.
@@ -116,9 +118,11 @@ def plan_push(
     stored: dict[str, Stored] = {}
     needed_keys: set[str] = set()
     new: dict[str, Entry] = {}  # hash (cas) or path (mirror) -> entry the snapshot does not hold
-    listing = remote.objects() if repair else None
+    # A mirror that changed is listed first (its keys no longer in the tree are deleted, and
+    # its files, which people read and may touch, are checked by size); a repair lists too.
+    listing = remote.objects() if repair or (not cas and not diff.empty) else None
 
-    def there(e: Entry, st: Stored) -> bool:  # trusted, unless repairing
+    def there(e: Entry, st: Stored) -> bool:  # trusted, unless listed
         obj = listing.get(layout.object_key(e, st.codec)) if listing is not None else None
         return listing is None or (obj is not None and obj.size == st.size)
 
@@ -140,8 +144,9 @@ def plan_push(
             needed_keys.add(layout.object_key(e, prev.stored.codec))
         else:
             new[e.path] = e
-    # mirror lists whenever anything changed: keys no longer in the tree are deleted
-    objects = listing if listing is not None else remote.objects() if _should_list(new, cas, diff.empty, ws.push_unfinished()) else None
+    objects = listing
+    if objects is None and cas and _much_new(new, ws.push_unfinished()):
+        objects = remote.objects()
     todo: dict[str, Entry] = {}
     for k, e in new.items():
         if cas and objects is not None and (st := _already_there(layout, e, objects)) is not None:
@@ -166,9 +171,8 @@ def plan_push(
     return PushPlan(ws, local, ref, remote_m, diff, uploads, stored, deletes, message)
 
 
-def _should_list(new: dict[str, Entry], cas: bool, unchanged: bool, resuming: bool) -> bool:
-    if not cas:
-        return not unchanged
+def _much_new(new: dict[str, Entry], resuming: bool) -> bool:
+    """Is a listing worth it (cas): new content after an unfinished push, or a lot of it?"""
     if not new:
         return False
     return resuming or len(new) > LIST_ABOVE_FILES or sum(e.size for e in new.values()) > LIST_ABOVE_BYTES

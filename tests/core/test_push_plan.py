@@ -102,3 +102,29 @@ def test_small_files_are_compressed_once_and_kept_so_only_if_it_pays(cli: Cli, t
     assert r.code == 0, r.err
     for name in ("text.json", "noise.bin", "big.txt"):
         assert (tmp_path / "back" / name).read_bytes() == (src / name).read_bytes()
+
+
+def test_a_mirror_that_changed_is_listed_and_its_touched_files_sent_again(cli: Cli, tmp_path: Path, listings: list[str]) -> None:
+    """A mirror's files are meant to be read, and may be touched: when anything changed, the
+    push lists the remote and sends again a file whose object is gone or has another size;
+    with nothing changed it trusts its snapshot (`--repair` checks)."""
+    src, remote = tmp_path / "src", tmp_path / "remote"
+    src.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (src / name).write_text(f"{name}\n" * 40)
+    assert cli("push", "src", str(remote), "--layout", "mirror").code == 0
+    objects = {p.name: p for p in remote.rglob("*") if p.is_file() and p.name[0] in "abc"}
+    objects.pop(min(k for k in objects if k.startswith("a"))).unlink()  # someone deleted a's object
+    b_obj = next(v for k, v in objects.items() if k.startswith("b"))
+    b_obj.write_bytes(b"shorter")  # and shortened b's
+    listings.clear()
+    r = cli("push", "src", str(remote), "--layout", "mirror")
+    assert r.code == 0 and "up to date" in r.out and listings == []  # nothing changed here: trusted
+    (src / "c.txt").write_text("c changed\n")
+    r = cli("push", "src", str(remote), "--layout", "mirror")
+    assert r.code == 0, r.err
+    assert _uploads(r.out) == ["a.txt", "b.txt", "c.txt"] and listings
+    r = cli("pull", str(remote), "back", "--layout", "mirror")
+    assert r.code == 0, r.err
+    for name in ("a.txt", "b.txt", "c.txt"):
+        assert (tmp_path / "back" / name).read_bytes() == (src / name).read_bytes()
