@@ -13,9 +13,9 @@ import os
 import shutil
 import threading
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from operator import attrgetter
 from pathlib import Path
 
 from lobs.codec import decode_fd, decode_file
@@ -58,10 +58,15 @@ def fetch_all(writes: list[Entry], algo: str, remote: Remote, staging: Path, pro
         assert e.stored is not None
         return layout.object_key(e, e.stored.codec)
 
-    # Distinct objects in key order: sorted by hash (cas; the key's order) or path (mirror),
-    # then equal neighbours grouped, so that no key string is kept per write.
-    field = attrgetter("hash" if layout.kind == "cas" else "path")
-    order = sorted((j for j, e in enumerate(writes) if e.stored is not None), key=lambda j: field(writes[j]))
+    # Distinct objects in key order: sorted by hash and codec (cas: the key's order) or by
+    # path (mirror, where keys are the paths), then equal neighbours grouped, so that no key
+    # string is kept per write.
+    stored_js = (j for j, e in enumerate(writes) if e.stored is not None)
+    if layout.kind == "cas":
+        order = sorted(stored_js, key=lambda j: (writes[j].hash, _codec(writes[j])))
+    else:
+        _refuse_shared_mirror_keys(writes)
+        order = sorted(stored_js, key=lambda j: writes[j].path)
     files = staging / "files"
     staged = Staged(str(files), len(writes))
     objs = array("q")  # write index of the first entry of each distinct object
@@ -70,6 +75,9 @@ def fetch_all(writes: list[Entry], algo: str, remote: Remote, staging: Path, pro
     for j in order:
         key = key_of(writes[j])
         if key == prev:
+            kept = writes[objs[-1]]
+            if (writes[j].hash, writes[j].size) != (kept.hash, kept.size):  # a copy would go unchecked
+                raise _two_contents(writes[j], key)
             dups.append((j, len(objs) - 1))
         else:
             staged.numbers[j] = len(objs)
@@ -93,6 +101,27 @@ def fetch_all(writes: list[Entry], algo: str, remote: Remote, staging: Path, pro
         staged.numbers[j] = counter
         counter += 1
     return staged
+
+
+def _codec(e: Entry) -> str:
+    return e.stored.codec if e.stored is not None else ""
+
+
+def _refuse_shared_mirror_keys(writes: list[Entry]) -> None:
+    """In a mirror, file ``x`` compressed is stored as ``x.zst``: a snapshot that also has a
+    file ``x.zst`` gives that key two contents (push never writes one). Raises IntegrityError."""
+    paths = sorted(e.path for e in writes)
+    for e in writes:
+        if _codec(e) == "zstd":
+            twin = e.path + ".zst"
+            i = bisect_left(paths, twin)
+            if i < len(paths) and paths[i] == twin:
+                raise _two_contents(e, twin)
+
+
+def _two_contents(e: Entry, key: str) -> IntegrityError:
+    return IntegrityError(f"{e.path}: the snapshot gives the object {key} two different contents",
+                          "nothing was changed locally; the snapshot is corrupt or malicious")
 
 
 def _stored_size(e: Entry) -> int:

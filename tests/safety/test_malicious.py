@@ -350,3 +350,40 @@ def test_file_in_the_way_of_a_folder_refused_before_any_write(world: World) -> N
     r = world.cli("pull", str(world.remote), "dst", "--force", "--delete")
     assert r.code == 0, r.err
     assert_same_tree(tree_state(world.src), tree_state(world.dst))
+
+
+def test_mirror_snapshot_giving_one_key_two_contents_is_refused(cli: Cli, tmp_path: Path) -> None:
+    """In a mirror, compressed ``x`` is stored as ``x.zst``; a snapshot that also names a raw
+    file ``x.zst`` gives that key two contents: refused before anything is written."""
+    src, remote = tmp_path / "src", tmp_path / "remote"
+    src.mkdir()
+    (src / "x").write_bytes(b"compress me please\n" * 50)
+    assert cli("push", "src", str(remote), "--layout", "mirror").code == 0
+    assert (remote / "x.zst").is_file()
+    meta = remote / ".lobs"
+    sid = (meta / "ref").read_text().strip()
+    doc = json.loads(zstandard.ZstdDecompressor().decompressobj().decompress((meta / "snapshots" / f"{sid}.json.zst").read_bytes()))
+    twin = (remote / "x.zst").read_bytes()  # what the raw "x.zst" would be read from: the same key
+    _add(doc, {"path": "x.zst", "size": len(twin), "mode": 0o644, "hash": hashlib.sha256(twin).hexdigest(),
+               "stored": {"codec": "none", "size": len(twin), "dict": None}})
+    data = _canonical(doc)
+    new_id = hashlib.sha256(data).hexdigest()
+    (meta / "snapshots" / f"{new_id}.json.zst").write_bytes(zstandard.ZstdCompressor().compress(data))
+    (meta / "ref").write_text(new_id + "\n")
+    r = cli("pull", str(remote), "dst", "--layout", "mirror")
+    assert r.code == 6, (r.code, r.err)
+    assert_one_line_error(r)
+    assert "two different contents" in r.err
+    assert not (tmp_path / "dst").exists() or not any((tmp_path / "dst").iterdir())
+
+
+def test_two_entries_claiming_one_object_with_two_sizes_are_refused(world: World, cli: Cli) -> None:
+    """Entries with one object share one download and the others get a copy; a second entry
+    with the same hash but another size would get a copy never checked against it."""
+    doc = world.doc()
+    _add(doc, _file_like(doc, "a2.txt", size=_entry(doc, "a.txt")["size"] + 1))
+    plant(world.remote, _canonical(doc))
+    r = cli("pull", str(world.remote), "fresh")
+    assert r.code == 6, (r.code, r.err)
+    assert_one_line_error(r)
+    assert "two different contents" in r.err
