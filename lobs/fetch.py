@@ -63,7 +63,8 @@ def fetch_all(writes: list[Entry], algo: str, remote: Remote, staging: Path, pro
     # string is kept per write.
     stored_js = (j for j, e in enumerate(writes) if e.stored is not None)
     if layout.kind == "cas":
-        order = sorted(stored_js, key=lambda j: (writes[j].hash, _codec(writes[j])))
+        order = sorted(stored_js, key=lambda j: writes[j].hash)  # (no tuple per write: 50 MB at a million)
+        _sort_runs_by_codec(order, writes)
     else:
         _refuse_shared_mirror_keys(writes)
         order = sorted(stored_js, key=lambda j: writes[j].path)
@@ -105,6 +106,19 @@ def fetch_all(writes: list[Entry], algo: str, remote: Remote, staging: Path, pro
 
 def _codec(e: Entry) -> str:
     return e.stored.codec if e.stored is not None else ""
+
+
+def _sort_runs_by_codec(order: list[int], writes: list[Entry]) -> None:
+    """Within each run of one hash in ``order`` (files with the same content), sort by codec
+    too: equal keys side by side."""
+    i = 0
+    while i < len(order):
+        k, digest = i + 1, writes[order[i]].hash
+        while k < len(order) and writes[order[k]].hash == digest:
+            k += 1
+        if k - i > 1:
+            order[i:k] = sorted(order[i:k], key=lambda j: _codec(writes[j]))
+        i = k
 
 
 def _refuse_shared_mirror_keys(writes: list[Entry]) -> None:

@@ -387,3 +387,31 @@ def test_two_entries_claiming_one_object_with_two_sizes_are_refused(world: World
     assert r.code == 6, (r.code, r.err)
     assert_one_line_error(r)
     assert "two different contents" in r.err
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_one_content_stored_twice_with_two_codecs(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool) -> None:
+    """Three files of one content whose snapshot stores it compressed for two of them and raw
+    for the one between (push never writes that, a snapshot may): two objects, each fetched
+    once, and all three files right, in place and through the transport's download."""
+    from lobs.transport.base import Capabilities
+    from lobs.transport.local import LocalTransport
+
+    if not in_place:
+        monkeypatch.setattr(LocalTransport, "capabilities", Capabilities(read_in_place=False))
+    src, remote = tmp_path / "src", tmp_path / "remote"
+    src.mkdir()
+    body = b"the same words again\n" * 100
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (src / name).write_bytes(body)
+    assert cli("push", "src", str(remote)).code == 0
+    sid = (remote / "refs" / "HEAD").read_text().strip()
+    doc = json.loads(zstandard.ZstdDecompressor().decompressobj().decompress((remote / "snapshots" / f"{sid}.json.zst").read_bytes()))
+    b = _entry(doc, "b.txt")
+    assert b["stored"]["codec"] == "zstd"
+    b["stored"] = {"codec": "none", "size": plant_object(remote, b["hash"], body, "none"), "dict": None}
+    plant(remote, _canonical(doc))
+    r = cli("pull", str(remote), "dst")
+    assert r.code == 0, r.err
+    for name in ("a.txt", "b.txt", "c.txt"):
+        assert (tmp_path / "dst" / name).read_bytes() == body
