@@ -105,11 +105,6 @@ class Remote:
             raise NotFoundError(f"snapshot {snap_id[:12]} is not on {self.display}", "check the id with `lobs log`")
         return decode_snapshot(packed, snap_id, f"{self.display} snapshot {snap_id[:12]}")
 
-    def write_packed_snapshot(self, snap_id: str, packed: bytes) -> None:
-        """Store a snapshot already compressed (:func:`lobs.manifest.pack`); ``snap_id``
-        must be the sha256 of its canonical bytes."""
-        self.transport.write(self.layout.snapshot_key(snap_id), packed)
-
     def resolve_snapshot(self, prefix: str) -> str:
         """Expand an abbreviated id (>= 4 hex digits) by listing snapshots."""
         prefix = prefix.lower()
