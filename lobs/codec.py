@@ -19,7 +19,7 @@ import zstandard
 
 from lobs.errors import ConfigError, IntegrityError
 from lobs.fsutil import open_read, open_scratch, write_all
-from lobs.hashing import CHUNK, new_hasher
+from lobs.hashing import CHUNK, new_hasher, read_buffer
 
 SAMPLE = 128 * 1024
 MIN_SAVING = 0.10
@@ -217,9 +217,7 @@ def decode_fd(fin: int, dest: Path, codec: str, *, algo: str, max_size: int) -> 
 def _copy_hashing(fin: int, dest: Path, algo: str, max_size: int) -> tuple[str, int]:
     """Copy a raw object, hashing exactly the bytes written: one read of each byte."""
     h = new_hasher(algo)
-    buf: bytearray | None = getattr(_local, "buf", None)
-    if buf is None:
-        buf = _local.buf = bytearray(CHUNK)
+    buf = read_buffer()  # the thread's 1 MiB read buffer, shared with hashing
     view = memoryview(buf)
     total = 0
     fout = open_scratch(dest)

@@ -17,7 +17,7 @@ SMALL = 64 << 10  # read at once, into a fresh bytes object
 _local = threading.local()
 
 
-def _buffer() -> bytearray:
+def read_buffer() -> bytearray:
     """One read buffer per thread, reused: allocating (and zeroing) 1 MiB per file would
     cost more than hashing a small file."""
     buf: bytearray | None = getattr(_local, "buf", None)
@@ -58,7 +58,7 @@ def hash_file(algo: str, path: str | os.PathLike[str], on_bytes: Callable[[int],
             if on_bytes is not None:
                 on_bytes(total)
         if total == SMALL:
-            buf = _buffer()
+            buf = read_buffer()
             view = memoryview(buf)
             with open(fd, "rb", buffering=0, closefd=False) as f:
                 while n := f.readinto(buf):
