@@ -164,7 +164,6 @@ def from_doc(doc: Any, *, source: str, trusted: bool = False) -> Manifest:
             entries.append(raw)
         else:
             entries.append(_entry(raw, algo, bad, i))
-    raw_entries.clear()
     if not trusted:
         _check_tree(entries, bad)
         entries.sort(key=lambda e: e.path.encode("utf-8"))
