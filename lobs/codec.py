@@ -117,7 +117,7 @@ def compress_file(
     scanned).
     """
     h = new_hasher(algo)
-    cctx = _compressor(level)
+    cctx = compressor(level)
     fin = open_read(src)
     try:
         fd = open_scratch(dest)
@@ -155,7 +155,7 @@ def compress_file(
     return digest, stored_size
 
 
-def _compressor(level: int) -> zstandard.ZstdCompressor:
+def compressor(level: int) -> zstandard.ZstdCompressor:
     """One compressor per thread and level, reused (making one costs more than compressing a small file)."""
     cache: dict[int, zstandard.ZstdCompressor] | None = getattr(_local, "by_level", None)
     if cache is None:
@@ -190,6 +190,21 @@ def decode_fd(fin: int, dest: Path, codec: str, *, algo: str, max_size: int) -> 
         data = _read_upto(fin, max_size + (max_size >> 6) + 4096)  # zstd never grows data by this much
         if os.read(fin, 1):
             raise IntegrityError(f"compressed object is larger than {max_size} bytes can compress to")
+        return decode_bytes(data, dest, codec, algo=algo, max_size=max_size)
+    with open(fin, "rb", closefd=False) as f, open(dest, "wb") as out_f:
+        return decode_stream(f, out_f, codec, algo=algo, max_size=max_size)
+
+
+def decode_bytes(data: bytes, dest: Path, codec: str, *, algo: str, max_size: int) -> tuple[str, int]:
+    """Decode a whole stored object (or a pack's slice) held in memory into a new ``dest``
+    (scratch), its frame header's size claim checked first: nothing larger than
+    ``max_size`` (at most :data:`SMALL_OBJECT`) is ever allocated. Returns (digest, size).
+    Raises IntegrityError, OSError."""
+    if codec == "none":
+        if len(data) > max_size:
+            raise IntegrityError(f"object is larger than the {max_size} bytes the manifest says")
+        out = data
+    else:
         try:
             claimed = zstandard.frame_content_size(data)  # -1 when the header does not say
         except zstandard.ZstdError as e:
@@ -202,16 +217,14 @@ def decode_fd(fin: int, dest: Path, codec: str, *, algo: str, max_size: int) -> 
             raise IntegrityError(f"corrupt zstd object: {e}") from e
         if len(out) > max_size:
             raise IntegrityError(f"object decodes to more than the {max_size} bytes the manifest says")
-        h = new_hasher(algo)
-        h.update(out)
-        fout = open_scratch(dest)
-        try:
-            write_all(fout, out)
-        finally:
-            os.close(fout)
-        return h.hexdigest(), len(out)
-    with open(fin, "rb", closefd=False) as f, open(dest, "wb") as out_f:
-        return decode_stream(f, out_f, codec, algo=algo, max_size=max_size)
+    h = new_hasher(algo)
+    h.update(out)
+    fout = open_scratch(dest)
+    try:
+        write_all(fout, out)
+    finally:
+        os.close(fout)
+    return h.hexdigest(), len(out)
 
 
 def _copy_hashing(fin: int, dest: Path, algo: str, max_size: int) -> tuple[str, int]:

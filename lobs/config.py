@@ -26,7 +26,7 @@ from lobs.transport.spec import RemoteSpec, url_scheme
 CONFIG_NAME = "lobs.yml"
 LAYOUTS = ("cas", "mirror")
 REMOTE_KEYS = {
-    "url", "transport", "endpoint_url", "profile", "region", "no_sign_request", "layout", "hash", "options",
+    "url", "transport", "endpoint_url", "profile", "region", "no_sign_request", "layout", "hash", "pack", "options",
 }
 TARGET_KEYS = {"path", "remote", "remote_path", "compression", "exclude", "include"}
 TOP_KEYS = {"remotes", "default_remote", "targets", "transports"}
@@ -41,6 +41,7 @@ class RemoteConfig:
     spec: RemoteSpec
     layout: str = "cas"
     hash: str = "sha256"
+    pack: bool = True  # cas: send small files in packs
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,9 @@ def _remote(name: str, node: Any, where: _Where, env: Mapping[str, str], warning
     algo = _str(node, "hash", kp, where, env) or "sha256"
     if algo not in ("sha256", "xxh128"):
         raise where.err(node, "hash", f"{kp}.hash", "must be sha256 or xxh128")
+    pack = node.get("pack", True)
+    if not isinstance(pack, bool):
+        raise where.err(node, "pack", f"{kp}.pack", "must be true or false")
     nsr = node.get("no_sign_request", False)
     if not isinstance(nsr, bool):
         raise where.err(node, "no_sign_request", f"{kp}.no_sign_request", "must be true or false")
@@ -236,7 +240,7 @@ def _remote(name: str, node: Any, where: _Where, env: Mapping[str, str], warning
         no_sign_request=nsr,
         options=options,
     )
-    return RemoteConfig(name=name, spec=spec, layout=layout, hash=algo)
+    return RemoteConfig(name=name, spec=spec, layout=layout, hash=algo, pack=pack)
 
 
 def _target(node: Any, i: int, parent: Any, where: _Where, env: Mapping[str, str]) -> TargetConfig:

@@ -1,6 +1,7 @@
 """Pull's transfer step: download objects into staging, decode and verify every byte.
 
-Each object is decoded (zstd) or hashed in place as soon as the tool reports it,
+Each object is decoded (zstd) or hashed in place as soon as the tool reports it
+(a pack of small files: each file's slice of it, :mod:`lobs.packs`),
 on a few threads, while the rest is still downloading; once the tool has exited,
 every staged file is confirmed (an early check counts only if the file is
 unchanged since) before the caller renames anything into place.
@@ -18,14 +19,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from lobs.codec import decode_fd, decode_file
+from lobs.codec import decode_bytes, decode_fd, decode_file
 from lobs.errors import IntegrityError, ObjectMissing
+from lobs.fsutil import open_read
 from lobs.hashing import hash_file
 from lobs.model import Entry
+from lobs.packs import read_slice
 from lobs.parallel import batched, bounded_map
 from lobs.progress import Progress
 from lobs.remote import Remote, TransferReporter
-from lobs.transport.base import Transfer, Transport
+from lobs.transport.base import Transfer
 
 CHUNK_BYTES = 2 << 30  # big enough that a whole pull is usually one batch (see download_prefix)
 CHUNK_FILES = 20000
@@ -53,47 +56,45 @@ def fetch_all(writes: list[Entry], algo: str, remote: Remote, staging: Path, pro
     Raises IntegrityError for a missing or damaged object, TransportError from the transport.
     """
     layout = remote.layout
-
-    def key_of(e: Entry) -> str:
-        assert e.stored is not None
-        return layout.object_key(e, e.stored.codec)
-
-    # Distinct objects in key order: sorted by hash and codec (cas: the key's order) or by
-    # path (mirror, where keys are the paths), then equal neighbours grouped, so that no key
-    # string is kept per write.
+    key_of = layout.key_of
+    # Distinct objects: sorted by hash and how each is stored (cas) or by path (mirror, where
+    # keys are the paths), then equal neighbours grouped, so that no key string is kept per write.
     stored_js = (j for j, e in enumerate(writes) if e.stored is not None)
     if layout.kind == "cas":
         order = sorted(stored_js, key=lambda j: writes[j].hash)  # (no tuple per write: 50 MB at a million)
         _sort_runs_by_codec(order, writes)
+        ident: Callable[[Entry], object] = _where_stored
     else:
         _refuse_shared_mirror_keys(writes)
         order = sorted(stored_js, key=lambda j: writes[j].path)
+        ident = key_of
     files = staging / "files"
     staged = Staged(str(files), len(writes))
     objs = array("q")  # write index of the first entry of each distinct object
     dups: list[tuple[int, int]] = []  # (write index, number of the object it copies)
-    prev = None
+    prev: object = None
     for j in order:
-        key = key_of(writes[j])
-        if key == prev:
+        this = ident(writes[j])
+        if this == prev:
             kept = writes[objs[-1]]
             if (writes[j].hash, writes[j].size) != (kept.hash, kept.size):  # a copy would go unchecked
-                raise _two_contents(writes[j], key)
+                raise _two_contents(writes[j], key_of(writes[j]))
             dups.append((j, len(objs) - 1))
         else:
             staged.numbers[j] = len(objs)
             objs.append(j)
-            prev = key
+            prev = this
     del order
+    packs = group_packs(objs, writes, layout.kind)
     progress.phase("download", len(objs), sum(_stored_size(writes[j]) for j in objs))
     cpus = os.cpu_count() or 2
     if remote.transport.capabilities.read_in_place:
         # file system calls block: twice as many threads as cores, as the local transport uses
-        _read_in_place(objs, writes, key_of, files, algo, remote.transport, TransferReporter(progress, "fetch", {}),
+        _read_in_place(objs, packs, writes, files, algo, remote, TransferReporter(progress, "fetch", {}),
                        jobs or min(8, 2 * cpus))
     else:
-        for first, chunk in _chunks(objs, writes):
-            _download(chunk, first, writes, key_of, staging, algo, remote, progress, max(1, min(jobs or cpus, 8)), jobs)
+        for chunk in _chunks(objs, packs, writes):
+            _download(chunk, objs, packs, writes, staging, algo, remote, progress, max(1, min(jobs or cpus, 8)), jobs)
     counter = len(objs)
     for j, n in dups:
         copy = f"{staged.folder}/{counter}"
@@ -104,21 +105,57 @@ def fetch_all(writes: list[Entry], algo: str, remote: Remote, staging: Path, pro
     return staged
 
 
-def _codec(e: Entry) -> str:
-    return e.stored.codec if e.stored is not None else ""
+def _where_stored(e: Entry) -> object:
+    """What makes two cas writes one object: the content and where it lies."""
+    st = e.stored
+    assert st is not None
+    return (e.hash, st.codec, st.pack, st.offset) if st.pack is not None else (e.hash, st.codec)
+
+
+def _stored_order(e: Entry) -> tuple[str, str, int]:
+    st = e.stored
+    return (st.codec, st.pack or "", st.offset) if st is not None else ("", "", 0)
 
 
 def _sort_runs_by_codec(order: list[int], writes: list[Entry]) -> None:
-    """Within each run of one hash in ``order`` (files with the same content), sort by codec
-    too: equal keys side by side."""
+    """Within each run of one hash in ``order`` (files with the same content), sort by how
+    each is stored too (codec, pack, offset): equal objects side by side."""
     i = 0
     while i < len(order):
         k, digest = i + 1, writes[order[i]].hash
         while k < len(order) and writes[order[k]].hash == digest:
             k += 1
         if k - i > 1:
-            order[i:k] = sorted(order[i:k], key=lambda j: _codec(writes[j]))
+            order[i:k] = sorted(order[i:k], key=lambda j: _stored_order(writes[j]))
         i = k
+
+
+def group_packs(objs: array[int], writes: list[Entry], kind: str) -> dict[str, array[int]]:
+    """pack id -> the numbers of the objects that lie in it, in offset order. Raises
+    IntegrityError for a mirror snapshot that names a pack (a mirror has none)."""
+    packs: dict[str, array[int]] = {}
+    for n, j in enumerate(objs):
+        st = writes[j].stored
+        if st is not None and st.pack is not None:
+            if kind != "cas":
+                raise IntegrityError(f"{writes[j].path}: a mirror snapshot names a pack",
+                                     "nothing was changed locally; the snapshot is corrupt or malicious")
+            packs.setdefault(st.pack, array("q")).append(n)
+    for members in packs.values():
+        members[:] = array("q", sorted(members, key=lambda n: _offset(writes[objs[n]])))
+    return packs
+
+
+def _pack(e: Entry) -> str | None:
+    return e.stored.pack if e.stored is not None else None
+
+
+def _offset(e: Entry) -> int:
+    return e.stored.offset if e.stored is not None else 0
+
+
+def _codec(e: Entry) -> str:
+    return e.stored.codec if e.stored is not None else ""
 
 
 def _refuse_shared_mirror_keys(writes: list[Entry]) -> None:
@@ -142,40 +179,79 @@ def _stored_size(e: Entry) -> int:
     return e.stored.size if e.stored is not None else 0
 
 
-def _chunks(objs: array[int], writes: list[Entry]) -> Iterator[tuple[int, array[int]]]:
-    """(number of the first object, write indices) of each batch given to the transport at once."""
-    i = 0
-    while i < len(objs):
-        first, size = i, 0
-        while i < len(objs) and (i == first or (size < CHUNK_BYTES and i - first < CHUNK_FILES)):
-            stored = writes[objs[i]].stored
-            assert stored is not None
-            size += stored.size
-            i += 1
-        yield first, objs[first:i]
+Unit = int | str  # an object number (an object of its own), or a pack id (every object in it)
 
 
-def _download(chunk_js: array[int], first: int, writes: list[Entry], key_of: Callable[[Entry], str], staging: Path,
+def _chunks(objs: array[int], packs: dict[str, array[int]], writes: list[Entry]) -> Iterator[list[Unit]]:
+    """The units of each batch given to the transport at once: the objects of their own,
+    then the packs."""
+    chunk: list[Unit] = []
+    size = 0
+    for unit, n in _units(objs, packs, writes):
+        if chunk and (size >= CHUNK_BYTES or len(chunk) >= CHUNK_FILES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(unit)
+        size += n
+    if chunk:
+        yield chunk
+
+
+def _units(objs: array[int], packs: dict[str, array[int]], writes: list[Entry]) -> Iterator[tuple[Unit, int]]:
+    for n, j in enumerate(objs):
+        st = writes[j].stored
+        assert st is not None
+        if st.pack is None:
+            yield n, st.size
+    for pack, members in packs.items():
+        yield pack, _extent(members, objs, writes)
+
+
+def _extent(members: array[int], objs: array[int], writes: list[Entry]) -> int:
+    """How many bytes of a pack its members need: the end of the last."""
+    end = 0
+    for n in members:
+        st = writes[objs[n]].stored
+        assert st is not None
+        end = max(end, st.offset + st.size)
+    return end
+
+
+def _download(chunk: list[Unit], objs: array[int], packs: dict[str, array[int]], writes: list[Entry], staging: Path,
               algo: str, remote: Remote, progress: Progress, workers: int, jobs: int) -> None:
-    """Download one batch: the object of ``writes[chunk_js[n]]`` ends verified at
-    ``staging/files/<first + n>``."""
-    chunk: list[Transfer] = []
+    """Download one batch: the object numbered ``n`` ends verified at ``staging/files/<n>``."""
+    layout = remote.layout
+    transfers: list[Transfer] = []
     dests: dict[str, Path] = {}
-    entry_of: dict[str, Entry] = {}
-    for n, j in enumerate(chunk_js, first):
-        e = writes[j]
-        assert e.stored is not None
-        key = key_of(e)
-        entry_of[key] = e
-        dests[key] = staging / "files" / str(n)
-        # a raw object lands where its file is staged and is checked in place (one copy
-        # less); a compressed one is decoded from obj/ into place
-        local = dests[key] if e.stored.codec == "none" else staging / "obj" / str(n)
-        chunk.append(Transfer(local, key, e.stored.size))
-    paths = {t.key: (entry_of[t.key].path, t.size) for t in chunk}
+    unit_of: dict[str, Unit] = {}
+    for unit in chunk:
+        if isinstance(unit, str):
+            key = layout.pack_key(unit)
+            dests[key] = staging / "obj" / f"pack-{unit}"
+            transfers.append(Transfer(dests[key], key, _extent(packs[unit], objs, writes)))
+        else:
+            e = writes[objs[unit]]
+            assert e.stored is not None
+            key = layout.key_of(e)
+            dests[key] = staging / "files" / str(unit)
+            # a raw object lands where its file is staged and is checked in place (one copy
+            # less); a compressed one is decoded from obj/ into place
+            local = dests[key] if e.stored.codec == "none" else staging / "obj" / str(unit)
+            transfers.append(Transfer(local, key, e.stored.size))
+        unit_of[key] = unit
+    files = staging / "files"
 
     def check(t: Transfer) -> os.stat_result:
-        e = entry_of[t.key]
+        unit = unit_of[t.key]
+        if isinstance(unit, str):  # the pack stays until the tool has exited (its stat confirms the check)
+            fin = _open_arrived(t.local, t.key)
+            try:
+                for n in packs[unit]:
+                    _decode_slice(fin, files / str(n), writes[objs[n]], algo, t.key)
+            finally:
+                os.close(fin)
+            return os.stat(t.local)
+        e = writes[objs[unit]]
         dest = dests[t.key]
         if t.local == dest:
             _verify_in_place(dest, e, algo, t.key)
@@ -185,48 +261,77 @@ def _download(chunk_js: array[int], first: int, writes: list[Entry], key_of: Cal
         os.chmod(dest, e.mode)
         return os.stat(dest)
 
+    def report(t: Transfer) -> None:
+        unit = unit_of[t.key]
+        members = packs[unit] if isinstance(unit, str) else (unit,)
+        for n in members:
+            e = writes[objs[n]]
+            progress.item("fetch", e.path, e.size)
+        progress.advance(files=len(members))
+
     with ThreadPoolExecutor(max_workers=workers) as pool:  # decompression and hashing release the GIL
-        early = _CheckAsDone(TransferReporter(progress, "fetch", paths), pool, check)
-        remote.transport.download(chunk, early, jobs)
-        for t in chunk:
+        early = _CheckAsDone(report, progress, pool, check)
+        remote.transport.download(transfers, early, jobs)
+        for t in transfers:
             _confirm(t, early.checks.get(t.key), check, dests[t.key])
 
 
-def _read_in_place(objs: array[int], writes: list[Entry], key_of: Callable[[Entry], str], files: Path, algo: str,
-                   transport: Transport, reporter: TransferReporter, workers: int) -> None:
+def _read_in_place(objs: array[int], packs: dict[str, array[int]], writes: list[Entry], files: Path, algo: str,
+                   remote: Remote, reporter: TransferReporter, workers: int) -> None:
     """Decode and verify each object from where the transport keeps it into
-    ``files/<its number>``, on a few threads. The first failure stops the rest; every
-    missing object is named in one ObjectMissing."""
+    ``files/<its number>``, on a few threads (a pack: a task per 256 of its objects, each
+    opening it once). The first failure stops the rest; every missing object is named in
+    one ObjectMissing."""
     stop = threading.Event()
     missing: list[str] = []
+    transport, layout = remote.transport, remote.layout
 
-    def one(i: int) -> None:
+    def some(batch: tuple[str | None, list[int]]) -> None:
+        pack, numbers = batch
         if stop.is_set():
             return
-        e = writes[objs[i]]
-        assert e.stored is not None
-        key = key_of(e)
-        try:
-            fin = transport.open_object(key)
-        except ObjectMissing:
-            missing.append(key)
+        if pack is not None:
+            key = layout.pack_key(pack)
+            try:
+                fin = transport.open_object(key)
+            except ObjectMissing:
+                missing.append(key)
+                return
+            try:
+                for n in numbers:
+                    e = writes[objs[n]]
+                    _decode_slice(fin, files / str(n), e, algo, key)
+                    _report(reporter, e, key, files / str(n))
+            finally:
+                os.close(fin)
             return
-        dest = files / str(i)
-        try:
-            _decode(fin, dest, e, algo, key)
-        finally:
-            os.close(fin)
-        os.chmod(dest, e.mode)
-        reporter.progress(e.stored.size)
-        reporter.done(Transfer(dest, key, e.stored.size, item=(e.path, e.size)))
+        for n in numbers:
+            e = writes[objs[n]]
+            key = layout.key_of(e)
+            try:
+                fin = transport.open_object(key)
+            except ObjectMissing:
+                missing.append(key)
+                continue
+            dest = files / str(n)
+            try:
+                _decode(fin, dest, e, algo, key)
+            finally:
+                os.close(fin)
+            os.chmod(dest, e.mode)
+            _report(reporter, e, key, dest)
 
-    def some(batch: list[int]) -> None:
-        for i in batch:
-            one(i)
+    def batches() -> Iterator[tuple[str | None, list[int]]]:
+        own = (n for n, j in enumerate(objs) if _pack(writes[j]) is None)
+        for b in batched(own, 16):
+            yield None, b
+        for pack, members in packs.items():
+            for b in batched(members, 256):
+                yield pack, b
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:  # a task per 16 objects, a few queued: no future per object (a million would take 1.5 GB)
-            for _ in bounded_map(pool, some, batched(range(len(objs)), 16), workers * 2):
+            for _ in bounded_map(pool, some, batches(), workers * 2):
                 pass
         except BaseException:
             stop.set()  # the tasks already queued return at once
@@ -237,20 +342,45 @@ def _read_in_place(objs: array[int], writes: list[Entry], key_of: Callable[[Entr
                             "the remote is incomplete: run `lobs push --repair` from a copy that has the files", failed=missing)
 
 
+def _report(reporter: TransferReporter, e: Entry, key: str, dest: Path) -> None:
+    assert e.stored is not None
+    reporter.progress(e.stored.size)
+    reporter.done(Transfer(dest, key, e.stored.size, item=(e.path, e.size)))
+
+
+def _decode_slice(fin: int, dest: Path, e: Entry, algo: str, key: str) -> None:
+    """Decode and check one packed entry's slice of the pack open on ``fin`` into ``dest``."""
+    assert e.stored is not None
+    try:
+        digest, size = decode_bytes(read_slice(fin, e.stored), dest, e.stored.codec, algo=algo, max_size=e.size)
+    except IntegrityError as err:
+        raise IntegrityError(f"{e.path}: {err.message} (in {key})", "nothing was changed locally; the remote copy is damaged") from err
+    _check_digest(e, digest, size, key)
+    os.chmod(dest, e.mode)
+
+
+def _open_arrived(path: Path, key: str) -> int:
+    try:
+        return open_read(path)
+    except FileNotFoundError as err:
+        raise IntegrityError(f"object {key} did not arrive", "the transport reported success for a missing object") from err
+
+
 class _CheckAsDone:
     """Transfer events that start decoding and verifying each object as soon as the
     tool reports it, on the pool, while the rest is still downloading."""
 
-    def __init__(self, reporter: TransferReporter, pool: ThreadPoolExecutor, check: Callable[[Transfer], os.stat_result]) -> None:
-        self.reporter, self.pool, self.check = reporter, pool, check
+    def __init__(self, report: Callable[[Transfer], None], progress: Progress, pool: ThreadPoolExecutor,
+                 check: Callable[[Transfer], os.stat_result]) -> None:
+        self.report, self._progress, self.pool, self.check = report, progress, pool, check
         self.checks: dict[str, Future[os.stat_result]] = {}
 
     def done(self, transfer: Transfer) -> None:
         self.checks[transfer.key] = self.pool.submit(self.check, transfer)
-        self.reporter.done(transfer)
+        self.report(transfer)
 
     def progress(self, nbytes: int) -> None:
-        self.reporter.progress(nbytes)
+        self._progress.advance(nbytes=nbytes)
 
 
 def _confirm(t: Transfer, early: Future[os.stat_result] | None, check: Callable[[Transfer], os.stat_result], dest: Path) -> None:

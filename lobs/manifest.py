@@ -19,10 +19,21 @@ from typing import Any
 import zstandard
 
 from lobs.errors import IntegrityError
-from lobs.model import CODECS, HASHES, MANIFEST_FORMAT, Entry, Manifest, Stored
+from lobs.model import (
+    CODECS,
+    HASHES,
+    MANIFEST_FORMAT,
+    MANIFEST_FORMATS,
+    PACKED_FORMAT,
+    Entry,
+    Manifest,
+    Stored,
+)
 
 HEX_LEN = {"sha256": 64, "xxh128": 32}
 MAX_MANIFEST_BYTES = 2 << 30  # a manifest larger than this is refused as hostile
+PACKED_MAX = 4 << 20  # a packed entry is no bigger than this, stored or decoded (push packs far smaller files)
+_PACK_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def encode(m: Manifest) -> bytes:
@@ -37,7 +48,8 @@ def encode_chunks(m: Manifest, batch: int = 4096) -> Iterator[bytes]:
     dumps = _CANONICAL.encode
     # keys sorted: created, entries, format, hash, message, parent, target
     head = dumps({"created": m.created})[:-1] + ',"entries":['
-    tail = "]," + dumps({"format": MANIFEST_FORMAT, "hash": m.hash, "message": m.message, "parent": m.parent, "target": m.target})[1:] + "\n"
+    fmt = PACKED_FORMAT if any(e.stored is not None and e.stored.pack is not None for e in entries) else MANIFEST_FORMAT
+    tail = "]," + dumps({"format": fmt, "hash": m.hash, "message": m.message, "parent": m.parent, "target": m.target})[1:] + "\n"
     yield head.encode("utf-8")
     for start in range(0, len(entries), batch):
         text = ",".join([_entry_json(e) for e in entries[start : start + batch]])
@@ -56,8 +68,10 @@ def _entry_json(e: Entry) -> str:
     st = e.stored
     if st is None:
         stored = "null"
-    elif type(st.size) is int and type(st.codec) is str and (st.zdict is None or type(st.zdict) is str):
-        stored = f'{{"codec":{_str(st.codec)},"dict":{"null" if st.zdict is None else _str(st.zdict)},"size":{st.size}}}'
+    elif type(st.size) is int and type(st.codec) is str and (st.zdict is None or type(st.zdict) is str) and (
+            st.pack is None or (type(st.pack) is str and type(st.offset) is int)):
+        where = "" if st.pack is None else f',"offset":{st.offset},"pack":{_str(st.pack)}'
+        stored = f'{{"codec":{_str(st.codec)},"dict":{"null" if st.zdict is None else _str(st.zdict)}{where},"size":{st.size}}}'
     else:
         return _CANONICAL.encode(e.to_json())
     link = "" if e.link is None else f',"link":{_str(e.link)}'
@@ -141,8 +155,9 @@ def from_doc(doc: Any, *, source: str, trusted: bool = False) -> Manifest:
     bad = _complaint(source)
     if not isinstance(doc, dict):
         raise bad("not a JSON object")
-    if doc.get("format") != MANIFEST_FORMAT:
-        raise bad(f"unknown format {doc.get('format')!r} (this lobs reads {MANIFEST_FORMAT})")
+    fmt = doc.get("format")
+    if fmt not in MANIFEST_FORMATS:
+        raise bad(f"unknown format {fmt!r} (this lobs reads {' and '.join(MANIFEST_FORMATS)})")
     algo = doc.get("hash")
     if algo not in HASHES:
         raise bad(f"unknown hash {algo!r}")
@@ -164,6 +179,8 @@ def from_doc(doc: Any, *, source: str, trusted: bool = False) -> Manifest:
             entries.append(raw)
         else:
             entries.append(_entry(raw, algo, bad, i))
+    if fmt == MANIFEST_FORMAT and any(e.stored is not None and e.stored.pack is not None for e in entries):
+        raise bad(f"a {MANIFEST_FORMAT} manifest names a pack (packs came with {PACKED_FORMAT})")
     if not trusted:
         _check_tree(entries, bad)
         entries.sort(key=lambda e: e.path.encode("utf-8"))
@@ -255,7 +272,17 @@ def _entry(raw: Any, algo: str | None, bad: Any, i: int) -> Entry:
             raise bad(f"{path!r}: stored size must be a non-negative integer")
         if sdict is not None:
             raise bad(f"{path!r}: zstd dictionaries are not supported by this version")
-        stored = Stored(codec=codec, size=ssize, zdict=None)
+        pack, offset = stored_raw.get("pack"), stored_raw.get("offset", 0)
+        if pack is not None:
+            if not isinstance(pack, str) or not _PACK_ID.fullmatch(pack):
+                raise bad(f"{path!r}: pack must be 32 lowercase hex digits")
+            if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+                raise bad(f"{path!r}: offset must be a non-negative integer")
+            if ssize > PACKED_MAX or size > PACKED_MAX:
+                raise bad(f"{path!r}: a packed file may not be larger than {PACKED_MAX} bytes")
+        elif "offset" in stored_raw:
+            raise bad(f"{path!r}: an offset needs a pack")
+        stored = Stored(codec=codec, size=ssize, zdict=None, pack=pack, offset=offset)
     elif link is None:
         raise bad(f"{path!r}: a file entry needs 'stored'")
     return Entry(path=path, size=size, mode=mode & 0o7777, hash=digest, stored=stored, link=link)

@@ -3,7 +3,7 @@
 Beside each verified ``<id>.json.zst`` in ``.lobs/manifests/`` lies ``<id>.m``: a
 header frame ``(target, hash, parent, created, message, count)``, then frames of up to
 65,536 entries held as columns (paths, sizes, modes, hashes, codecs, stored sizes,
-links: a list each, no tuple per entry). Written when a push or pull caches the
+links, packs and offsets: a list each, no tuple per entry). Written when a push or pull caches the
 snapshot, or when the JSON is first read; loads several times faster than the JSON and
 never holds the whole manifest as one blob or as a million dicts. A copy that is
 missing, of another format or damaged in any way reads as None, and the caller falls
@@ -21,7 +21,7 @@ from lobs.frames import CHUNK, read_frame, write_frame
 from lobs.fsutil import atomic_writer
 from lobs.model import Entry, Manifest, Stored
 
-MAGIC = b"lobs.manifest-cache/2\n"  # /1 held one marshal blob with a tuple per entry
+MAGIC = b"lobs.manifest-cache/3\n"  # /3 added packs; /1 held one marshal blob with a tuple per entry
 
 
 def write(path: Path, m: Manifest) -> None:
@@ -61,13 +61,15 @@ def _columns(es: list[Entry]) -> tuple[list[Any], ...]:
         [s.codec if s else None for s in stored],
         [s.size if s else 0 for s in stored],
         [e.link for e in es],
+        [s.pack if s else None for s in stored],
+        [s.offset if s else 0 for s in stored],
     )
 
 
 def _add_entries(out: list[Entry], cols: Any, one: dict[object, Any]) -> None:
-    paths, sizes, modes, hashes, codecs, ssizes, links = cols
+    paths, sizes, modes, hashes, codecs, ssizes, links, packs, offsets = cols
     if not paths:
         raise ValueError("empty frame")
-    for p, size, mode, h, c, ss, link in zip(paths, sizes, modes, hashes, codecs, ssizes, links, strict=True):
-        st = Stored(one.setdefault(c, c), ss) if c is not None else None
+    for p, size, mode, h, c, ss, link, pk, off in zip(paths, sizes, modes, hashes, codecs, ssizes, links, packs, offsets, strict=True):
+        st = Stored(one.setdefault(c, c), ss, None, one.setdefault(pk, pk), off) if c is not None else None
         out.append(Entry(p, size, one.setdefault(mode, mode), h, st, link))

@@ -9,19 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MANIFEST_FORMAT = "lobs.manifest/1"
+PACKED_FORMAT = "lobs.manifest/2"  # written when an entry lies in a pack; /1 never names one
+MANIFEST_FORMATS = (MANIFEST_FORMAT, PACKED_FORMAT)
 HASHES = ("sha256", "xxh128")
 CODECS = ("none", "zstd")
 
 
 @dataclass(slots=True)
 class Stored:
-    """How an entry's content is stored on a remote: codec and stored size."""
+    """How an entry's content is stored on a remote: codec and stored size, and for a
+    small file sent in a pack, the pack's id and where in it the bytes start."""
 
     codec: str  # "none" | "zstd"
     size: int
     zdict: str | None = None  # "dict" in JSON: a zstd dictionary id (reserved)
+    pack: str | None = None  # 32 hex digits: the bytes are packs/<pack>[offset:offset + size]
+    offset: int = 0
 
     def to_json(self) -> dict[str, object]:
+        if self.pack is not None:
+            return {"codec": self.codec, "size": self.size, "dict": self.zdict, "pack": self.pack, "offset": self.offset}
         return {"codec": self.codec, "size": self.size, "dict": self.zdict}
 
 

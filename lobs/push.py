@@ -18,6 +18,8 @@ from lobs import manifest as mf
 from lobs.codec import compress_file, pays
 from lobs.errors import IntegrityError
 from lobs.model import Entry, Manifest, Stored
+from lobs.packs import PackWriter
+from lobs.packs import groups as pack_groups
 from lobs.parallel import batched, bounded_map
 from lobs.progress import Progress
 from lobs.push_plan import PushPlan, Upload, path_order
@@ -57,15 +59,23 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
 
     def produce() -> None:
         try:
-            raw = [u for u in plan.uploads if u.codec == "none"]
-            packed = [u for u in plan.uploads if u.codec != "none"]  # zstd, and auto: small ones decided when staged
+            raw = [u for u in plan.uploads if u.codec == "none" and not u.packed]
+            packed = [u for u in plan.uploads if u.codec != "none" and not u.packed]  # zstd, and auto: small ones decided when staged
+            in_packs = [u for u in plan.uploads if u.packed]
             for u in raw:
                 feed.put(_stage(u, staging, ws, folders))
-            if raw and packed and not slow_start:
+            if raw and (packed or in_packs) and not slow_start:
                 feed.flush()  # the raw files go while the rest compress (a slow tool waits: one run)
 
             made = itertools.count(1)
             early = len(packed) > 2 * FIRST_BATCH and not slow_start
+            if in_packs:
+                (staging / "packs").mkdir(parents=True, exist_ok=True)
+
+            def pack(uploads: list[Upload]) -> None:
+                t = _build_pack(uploads, staging / "packs" / str(next(_staged)), ws)
+                if budget.acquire(t.key, t.size):
+                    feed.put(t)
 
             def one(u: Upload) -> None:
                 if u.codec == "auto":  # small: staged first (that decides its key), then counted
@@ -81,12 +91,19 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
                     feed.flush()  # the tool starts on small files while the rest compress
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lobs-compress") as pool:
-                def some(batch: list[Upload]) -> None:
+                def some(task: tuple[bool, list[Upload]]) -> None:
+                    in_pack, batch = task
+                    if in_pack:
+                        pack(batch)
+                        return
                     for u in batch:
                         one(u)
 
-                for _ in bounded_map(pool, some, batched(packed, 16), workers * 2):
-                    pass  # a task per 16 files, a few tasks queued: no future per file
+                entries = [u.entry for u in in_packs]
+                tasks = itertools.chain(((True, in_packs[r.start:r.stop]) for r in pack_groups(entries)),
+                                        ((False, b) for b in batched(packed, 16)))
+                for _ in bounded_map(pool, some, tasks, workers * 2):
+                    pass  # a task per pack or per 16 files, a few tasks queued: no future per file
             snap_id, manifest, data = _snapshot(plan)
             made_snapshot.append((snap_id, manifest, data))
             staging.mkdir(parents=True, exist_ok=True)
@@ -185,13 +202,26 @@ def _stage(u: Upload, staging: Path, ws: Workspace, made: set[Path]) -> Transfer
     return Transfer(u.local(ws.root), u.key(ws.layout), u.entry.size, item=item)
 
 
+def _build_pack(uploads: list[Upload], path: Path, ws: Workspace) -> Transfer:
+    """Write one pack of small files (lobs.packs) at ``path``; each upload's codec and
+    entry say how it went in. Raises IntegrityError (a file changed), OSError."""
+    writer = PackWriter(path)
+    try:
+        for u in uploads:
+            u.codec = writer.add(u.local(ws.root), u.entry, u.codec, level=ws.compression.level, algo=ws.hash_algo)
+    except BaseException:
+        writer.discard()
+        raise
+    return writer.close()
+
+
 def _check_unchanged(plan: PushPlan, remote: Remote, snapshot_key: str) -> None:
     """Files sent as they are (not compressed) must not have changed since the scan; if
     one did, its object and the snapshot that was sent with them are deleted."""
     changed: list[str] = []
     bad_keys: list[str] = []
     for u in plan.uploads:
-        if u.codec != "none":
+        if u.codec != "none" or u.packed:  # compressed or packed: hashed as they were read
             continue
         f = plan.local.files[u.entry.path]
         try:

@@ -24,6 +24,7 @@ from lobs.errors import ConflictError
 from lobs.lazyjson import LazyList
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest, Stored
+from lobs.packs import PACK_FILE_MAX
 from lobs.parallel import batched, bounded_map
 from lobs.remote import Layout, Remote
 from lobs.transport.base import RemoteObject
@@ -43,8 +44,12 @@ class Upload:
 
     entry: Entry  # the first entry with this content
     codec: str  # zstd | none | auto: a small file, compressed when staged and kept so if it pays
+    packed: bool = False  # a small file sent in a pack (lobs.packs): its key is the pack's, known once staged
 
     def key(self, layout: Layout) -> str:
+        st = self.entry.stored
+        if self.packed and st is not None and st.pack is not None:
+            return layout.pack_key(st.pack)
         return layout.object_key(self.entry, self.codec)
 
     def local(self, root: Path) -> Path:
@@ -79,7 +84,8 @@ class PushPlan:
             "changes": LazyList(c.to_json() for c in self.diff.changes),
             "counts": self.diff.counts(),
             "uploads": LazyList(
-                {"path": u.entry.path, "key": u.key(self.ws.layout), "size": u.entry.size, "codec": u.codec}
+                {"path": u.entry.path, "key": None if u.packed else u.key(self.ws.layout), "size": u.entry.size,
+                 "codec": u.codec, "packed": u.packed}
                 for u in map(self._sampled, self.uploads)
             ),
             "deletes": self.deletes,
@@ -89,7 +95,7 @@ class PushPlan:
         """``u`` with the codec a sample chooses, for showing a plan that is not run."""
         if u.codec != "auto":
             return u
-        return Upload(u.entry, choose_codec(u.local(self.ws.root), u.entry.size, self.ws.compression))
+        return Upload(u.entry, choose_codec(u.local(self.ws.root), u.entry.size, self.ws.compression), u.packed)
 
 
 def plan_push(
@@ -118,13 +124,19 @@ def plan_push(
     stored: dict[str, Stored] = {}
     needed_keys: set[str] = set()
     new: dict[str, Entry] = {}  # hash (cas) or path (mirror) -> entry the snapshot does not hold
+    lost: dict[str, str] = {}  # hash -> codec of an object of its own the snapshot names but the listing lacks
     # A mirror that changed is listed first (its keys no longer in the tree are deleted, and
     # its files, which people read and may touch, are checked by size); a repair lists too.
     listing = remote.objects() if repair or (not cas and not diff.empty) else None
 
     def there(e: Entry, st: Stored) -> bool:  # trusted, unless listed
-        obj = listing.get(layout.object_key(e, st.codec)) if listing is not None else None
-        return listing is None or (obj is not None and obj.size == st.size)
+        if listing is None:
+            return True
+        if st.pack is not None:
+            obj = listing.get(layout.pack_key(st.pack))
+            return obj is not None and obj.size >= st.offset + st.size
+        obj = listing.get(layout.object_key(e, st.codec))
+        return obj is not None and obj.size == st.size
 
     for e in sorted(local.entries.values(), key=path_order):
         if e.is_link:
@@ -137,6 +149,8 @@ def plan_push(
                 stored[e.hash] = st
             else:
                 new[e.hash] = e
+                if st is not None and st.pack is None:
+                    lost[e.hash] = st.codec  # repaired where the snapshot says it is
             continue
         prev = old.get(e.path)
         if prev is not None and prev.hash == e.hash and prev.stored is not None and there(e, prev.stored):
@@ -155,11 +169,15 @@ def plan_push(
             todo[k] = e
     codecs = _codecs(ws, list(todo.values()), jobs, defer_small=cas)
     uploads: list[Upload] = []
+    pack = ws.pack
     for e in todo.values():
         codec = codecs[e.path]
         if layout.kind == "mirror" and codec == "zstd" and (e.path + ".zst") in local.entries:
             codec = "none"  # the name x.zst is taken by a real file
-        u = Upload(e, codec)
+        if e.hash in lost:  # sent again under the key the snapshots name (not into a pack)
+            uploads.append(Upload(e, lost[e.hash]))
+            continue
+        u = Upload(e, codec, pack and e.size <= PACK_FILE_MAX)
         if layout.kind == "mirror":
             needed_keys.add(u.key(layout))
         uploads.append(u)

@@ -1,6 +1,7 @@
 """A remote as lobs sees it: objects, snapshots and refs arranged by a layout.
 
-``cas``: ``objects/ab/cdef…[.zst]`` (one per distinct content),
+``cas``: ``objects/ab/cdef…[.zst]`` (one per distinct content; small files are
+sent many to an object, ``objects/packs/<id>``),
 ``snapshots/<id>.json.zst``, ``refs/<remote_path>.ref`` (``refs/HEAD`` for a
 URL used with no project). ``mirror``: files at readable keys
 ``<remote_path>/<path>[.zst]``, snapshots and the ref under
@@ -30,6 +31,16 @@ ID_RE = re.compile(r"^[0-9a-f]{64}$")
 class Layout:
     kind: str  # cas | mirror
     remote_path: str  # "" for a URL used directly
+
+    def key_of(self, entry: Entry) -> str:
+        """The key that holds a stored entry's bytes: its own object, or its pack."""
+        st = entry.stored
+        assert st is not None
+        return self.pack_key(st.pack) if st.pack is not None else self.object_key(entry, st.codec)
+
+    @staticmethod
+    def pack_key(pack: str) -> str:
+        return f"objects/packs/{pack}"
 
     def object_key(self, entry: Entry, codec: str) -> str:
         suffix = ".zst" if codec == "zstd" else ""
@@ -69,6 +80,11 @@ class TransferReporter:
         self._progress, self._action, self._paths = progress, action, paths
 
     def done(self, transfer: Transfer) -> None:
+        if transfer.contents:  # a pack: each file it carries
+            for path, size in transfer.contents:
+                self._progress.item(self._action, path, size)
+            self._progress.advance(files=len(transfer.contents))
+            return
         path, size = transfer.item or self._paths.get(transfer.key, (transfer.key, transfer.size))
         self._progress.item(self._action, path, size)
         self._progress.advance(files=1)

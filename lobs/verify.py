@@ -1,7 +1,7 @@
 """Verify: check that a remote still holds every object its snapshots name.
 
 A shallow check lists the remote once and compares every entry's key and stored
-size. ``deep`` also downloads every object (in batches, into a temp folder) and
+size (a packed entry: that its pack is long enough). ``deep`` also downloads every object (in batches, into a temp folder) and
 checks that it decodes to the size and hash the manifest says. Read-only.
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from lobs.codec import decode_stream
 from lobs.errors import IntegrityError
 from lobs.model import Entry, Manifest
+from lobs.packs import holds, object_id, open_stored
 from lobs.progress import Progress
 from lobs.remote import Remote, TransferReporter
 from lobs.transport.base import Transfer
@@ -54,14 +55,14 @@ def verify(remote: Remote, snapshots: list[tuple[str, Manifest]], progress: Prog
         for e in m.entries:
             if e.stored is None:
                 continue
-            key = remote.layout.object_key(e, e.stored.codec)
+            key = remote.layout.key_of(e)
             obj = objects.get(key)
             if obj is None:
                 report.problems.append(Problem(snap, e.path, key, "missing"))
-            elif obj.size != e.stored.size:
+            elif not holds(obj.size, e.stored):
                 report.problems.append(Problem(snap, e.path, key, "size"))
             else:
-                wanted.setdefault(key, (snap, e))
+                wanted.setdefault(object_id(remote.layout, e), (snap, e))
     report.objects = len(wanted)
     if deep and wanted:
         _deep(remote, wanted, {snap: m.hash for snap, m in snapshots}, report, progress, jobs)
@@ -76,26 +77,29 @@ def _deep(
     progress: Progress,
     jobs: int,
 ) -> None:
-    keys = sorted(wanted)
-    progress.phase("download", len(keys), sum(e.stored.size for _, e in wanted.values() if e.stored))
+    in_key: dict[str, list[tuple[str, Entry]]] = {}  # key -> what it holds (a pack: many)
+    for snap, e in wanted.values():
+        in_key.setdefault(remote.layout.key_of(e), []).append((snap, e))
+    keys = sorted(in_key)
+    progress.phase("download", len(keys), sum(_stored_size(e) for _, e in wanted.values()))
     with tempfile.TemporaryDirectory(prefix="lobs-verify-") as tmp:
         for start in range(0, len(keys), BATCH_FILES):
             batch = [
-                Transfer(Path(tmp) / str(i), k, _stored_size(wanted[k][1]))
+                Transfer(Path(tmp) / str(i), k, sum(_stored_size(e) for _, e in in_key[k]))
                 for i, k in enumerate(keys[start : start + BATCH_FILES])
             ]
-            paths = {t.key: (wanted[t.key][1].path, t.size) for t in batch}
+            paths = {t.key: (in_key[t.key][0][1].path, t.size) for t in batch}
             remote.transport.download(batch, TransferReporter(progress, "fetch", paths), jobs)
             for t in batch:
-                snap, e = wanted[t.key]
-                assert e.stored is not None
-                try:
-                    with open(t.local, "rb") as fin, open(os.devnull, "wb") as sink:
-                        digest, size = decode_stream(fin, sink, e.stored.codec, algo=algo_of[snap], max_size=e.size)
-                    if digest != e.hash or size != e.size:
-                        raise IntegrityError("mismatch")
-                except (IntegrityError, FileNotFoundError):
-                    report.problems.append(Problem(snap, e.path, t.key, "corrupt"))
+                for snap, e in in_key[t.key]:
+                    assert e.stored is not None
+                    try:
+                        with open_stored(t.local, e.stored) as fin, open(os.devnull, "wb") as sink:
+                            digest, size = decode_stream(fin, sink, e.stored.codec, algo=algo_of[snap], max_size=e.size)
+                        if digest != e.hash or size != e.size:
+                            raise IntegrityError("mismatch")
+                    except (IntegrityError, FileNotFoundError):
+                        report.problems.append(Problem(snap, e.path, t.key, "corrupt"))
                 t.local.unlink(missing_ok=True)
 
 

@@ -41,6 +41,12 @@ class Workspace:
     sync: StateFile  # what the working tree was last synced to (local, never committed)
     user_transports: Mapping[str, Any]
     pins: LockFile | None = None  # lobs.lock of a project (committed)
+    no_pack: bool = False  # `push --no-pack`: every file its own object, whatever the remote says
+
+    @property
+    def pack(self) -> bool:
+        """Send small files in packs (cas only; see :mod:`lobs.packs`)."""
+        return self.remote_cfg.pack and self.remote_cfg.layout == "cas" and not self.no_pack
 
     @property
     def key(self) -> str:

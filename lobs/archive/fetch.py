@@ -16,6 +16,7 @@ from lobs.codec import decode_stream
 from lobs.errors import IntegrityError
 from lobs.hashing import hash_bytes, hash_file
 from lobs.model import Entry, Manifest, Stored
+from lobs.packs import object_id, open_stored
 from lobs.progress import Progress
 from lobs.remote import Remote, TransferReporter
 from lobs.transport.base import Transfer
@@ -39,48 +40,59 @@ def fetch_snapshot(remote: Remote, snap_id: str, work: Path, progress: Progress,
     when an object does not decode to the size and hash its snapshot records.
     """
     snap = remote.read_snapshot(snap_id)
-    by_key: dict[str, list[Entry]] = defaultdict(list)
+    by_key: dict[str, list[Entry]] = defaultdict(list)  # object id -> entries with those stored bytes
+    in_key: dict[str, list[str]] = defaultdict(list)  # key -> the object ids it holds (a pack: many)
     for e in snap.entries:
         if e.stored is not None:
-            by_key[remote.layout.object_key(e, e.stored.codec)].append(e)
+            oid = object_id(remote.layout, e)
+            if oid not in by_key:
+                in_key[remote.layout.key_of(e)].append(oid)
+            by_key[oid].append(e)
     total = sum(v[0].stored.size for v in by_key.values() if v[0].stored)
-    progress.phase("download", len(by_key), total)
+    progress.phase("download", len(in_key), total)
     (work / "obj").mkdir(exist_ok=True)
     (work / "files").mkdir(exist_ok=True)
-    decoded: dict[str, tuple[Path, str]] = {}  # object key -> (file, sha256)
-    keys = sorted(by_key)
-    i = 0
+    decoded: dict[str, tuple[Path, str]] = {}  # object id -> (file, sha256)
+    keys = sorted(in_key)
+    i = n = 0
     while i < len(keys):
         batch: list[Transfer] = []
         size = 0
         while i < len(keys) and (not batch or (size < BATCH_BYTES and len(batch) < BATCH_FILES)):
-            stored = by_key[keys[i]][0].stored
-            assert stored is not None
-            batch.append(Transfer(work / "obj" / str(i), keys[i], stored.size))
-            size += stored.size
+            held = sum(_stored_size(by_key[oid][0]) for oid in in_key[keys[i]])
+            batch.append(Transfer(work / "obj" / str(i), keys[i], held))
+            size += held
             i += 1
-        _download(remote, batch, by_key, progress, jobs)
+        _download(remote, batch, by_key, in_key, progress, jobs)
         for t in batch:
-            decoded[t.key] = _decode(t, by_key[t.key][0], snap.hash, work / "files" / t.local.name)
+            try:
+                for oid in in_key[t.key]:
+                    decoded[oid] = _decode(t, by_key[oid][0], snap.hash, work / "files" / str(n))
+                    n += 1
+            finally:
+                t.local.unlink(missing_ok=True)
     return Fetched(_archive_manifest(snap, snap_id, by_key, decoded), _paths(by_key, decoded))
 
 
-def _download(remote: Remote, batch: list[Transfer], by_key: dict[str, list[Entry]], progress: Progress, jobs: int) -> None:
-    paths = {t.key: (by_key[t.key][0].path, t.size) for t in batch}
+def _stored_size(e: Entry) -> int:
+    return e.stored.size if e.stored is not None else 0
+
+
+def _download(remote: Remote, batch: list[Transfer], by_key: dict[str, list[Entry]], in_key: dict[str, list[str]],
+              progress: Progress, jobs: int) -> None:
+    paths = {t.key: (by_key[in_key[t.key][0]][0].path, t.size) for t in batch}
     remote.transport.download(batch, TransferReporter(progress, "fetch", paths), jobs)
 
 
 def _decode(t: Transfer, e: Entry, algo: str, dest: Path) -> tuple[Path, str]:
     assert e.stored is not None
     try:
-        with open(t.local, "rb") as fin, open(dest, "wb") as fout:
+        with open_stored(t.local, e.stored) as fin, open(dest, "wb") as fout:
             digest, size = decode_stream(fin, fout, e.stored.codec, algo=algo, max_size=e.size)
     except FileNotFoundError as err:
         raise IntegrityError(f"object {t.key} for {e.path} did not arrive", "the transport reported success for a missing object") from err
     except IntegrityError as err:
         raise IntegrityError(f"{e.path}: {err.message} (object {t.key})", "the remote copy is damaged; nothing was exported") from err
-    finally:
-        t.local.unlink(missing_ok=True)
     if size != e.size or digest != e.hash:
         raise IntegrityError(
             f"{e.path}: downloaded content does not match the snapshot (object {t.key})",

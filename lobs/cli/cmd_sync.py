@@ -51,6 +51,7 @@ def _opts(kw: dict[str, Any]) -> api.RemoteOptions:
 @click.option("--force", is_flag=True, help="Push even if someone else pushed since your last sync.")
 @click.option("-m", "--message", default=None, help="A message stored with the snapshot.")
 @click.option("--repair", is_flag=True, help="List the remote and send again any object its snapshot names but it lacks.")
+@click.option("--no-pack", is_flag=True, help="Send every file as an object of its own (no packs of small files).")
 @click.option("--layout", type=click.Choice(["cas", "mirror"]), default=None, help="Layout for a URL (no project).")
 @click.option("--hash", "hash_algo", type=click.Choice(["sha256", "xxh128"]), default=None, help="Content hash for a URL (no project).")
 @click.option("--compression", default=None, help="auto | none | zstd:LEVEL for a URL (no project).")
@@ -58,7 +59,7 @@ def _opts(kw: dict[str, Any]) -> api.RemoteOptions:
 @jobs_option
 @json_option
 @click.pass_obj
-def push(obj: Any, /, args: tuple[str, ...], remote_name: str | None, dry_run: bool, force: bool, message: str | None, repair: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
+def push(obj: Any, /, args: tuple[str, ...], remote_name: str | None, dry_run: bool, force: bool, message: str | None, repair: bool, no_pack: bool, jobs: int, json_mode: bool, **kw: Any) -> None:
     """Upload what changed: `lobs push [TARGET…]` in a project, or `lobs push DIR URL`."""
     ctx = make_context(obj, json_mode, jobs)
     try:
@@ -68,6 +69,7 @@ def push(obj: Any, /, args: tuple[str, ...], remote_name: str | None, dry_run: b
             wss = api.workspaces(ctx, list(args), remote_name)
         results = []
         for ws in wss:
+            ws.no_pack = no_pack
             r = api.push(ctx, ws, force=force, dry_run=dry_run, message=message, repair=repair)
             results.append(r)
             if not json_mode:

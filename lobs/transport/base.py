@@ -52,6 +52,7 @@ class Transfer:
     size: int  # the expected size in bytes, for progress; -1 if unknown
     movable: bool = False  # upload: a temp file of the caller's; the transport may move or delete it once sent
     item: tuple[str, int] | None = None  # (path, size) that progress reports it as; for lobs, not the tool
+    contents: tuple[tuple[str, int], ...] = ()  # a pack: the (path, size) of each file it carries, for progress
 
 
 @dataclass(frozen=True)

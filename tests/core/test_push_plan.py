@@ -38,25 +38,25 @@ def test_a_push_lists_the_remote_only_when_it_pays(cli: Cli, tmp_path: Path, lis
     src.mkdir()
     for i in range(5):
         (src / f"f{i}.txt").write_text(f"file {i}\n" * 30)
-    assert cli("push", "src", remote).code == 0
+    assert cli("push", "--no-pack", "src", remote).code == 0
     assert listings == []  # five small files: sending them costs less than asking
 
-    r = cli("push", "src", remote)
+    r = cli("push", "--no-pack", "src", remote)
     assert r.code == 0 and "up to date" in r.out
     assert listings == []  # nothing new: the snapshot says what is there
 
     (src / "f0.txt").write_text("changed\n")
-    r = cli("push", "src", remote)
+    r = cli("push", "--no-pack", "src", remote)
     assert r.code == 0 and _uploads(r.out) == ["f0.txt"]
     assert listings == []  # a little new content is sent without asking
 
     # f0's first content is still stored (an older snapshot names it); a new file holding it
     (src / "again.txt").write_text("file 0\n" * 30)
-    r = cli("push", "src", remote, "--dry-run", "--json")
+    r = cli("push", "--no-pack", "src", remote, "--dry-run", "--json")
     planned = json.loads(r.out.splitlines()[0])["results"][0]["uploads"]
     assert [u["path"] for u in planned] == ["again.txt"] and listings == []  # below the threshold: sent again
     monkeypatch.setattr(lobs.push_plan, "LIST_ABOVE_FILES", 0)
-    r = cli("push", "src", remote)
+    r = cli("push", "--no-pack", "src", remote)
     assert r.code == 0 and _uploads(r.out) == []
     assert listings == ["objects/"]  # above it: listed, found there, not sent
 
@@ -66,13 +66,13 @@ def test_repair_sends_what_the_remote_lost(cli: Cli, tmp_path: Path, listings: l
     src.mkdir()
     (src / "a.txt").write_text("alpha\n" * 40)
     (src / "b.txt").write_text("beta\n" * 40)
-    assert cli("push", "src", str(remote)).code == 0
+    assert cli("push", "--no-pack", "src", str(remote)).code == 0
     lost = min(p for p in (remote / "objects").rglob("*") if p.is_file())
     lost.unlink()
-    r = cli("push", "src", str(remote))
+    r = cli("push", "--no-pack", "src", str(remote))
     assert r.code == 0 and "up to date" in r.out and not lost.exists()  # trusted: not noticed
     listings.clear()
-    r = cli("push", "src", str(remote), "--repair")
+    r = cli("push", "--no-pack", "src", str(remote), "--repair")
     assert r.code == 0, r.err
     assert len(_uploads(r.out)) == 1 and lost.exists()
     assert listings == ["objects/"]
@@ -91,10 +91,10 @@ def test_small_files_are_compressed_once_and_kept_so_only_if_it_pays(cli: Cli, t
     (src / "text.json").write_text('{"k": "value"}\n' * 500)
     (src / "noise.bin").write_bytes(os.urandom(5000))
     (src / "big.txt").write_text("line of text\n" * 20000)  # over a sample: decided by sampling
-    r = cli("push", "src", str(remote), "--dry-run", "--json")
+    r = cli("push", "--no-pack", "src", str(remote), "--dry-run", "--json")
     planned = {u["path"]: u["codec"] for u in json.loads(r.out.splitlines()[0])["results"][0]["uploads"]}
     assert planned == {"text.json": "zstd", "noise.bin": "none", "big.txt": "zstd"}
-    r = cli("push", "src", str(remote), "--json")
+    r = cli("push", "--no-pack", "src", str(remote), "--json")
     assert r.code == 0, r.err
     stored = sorted(p.name.endswith(".zst") for p in (remote / "objects").rglob("*") if p.is_file())
     assert stored == [False, True, True]  # noise raw, the two texts compressed

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, DataTable, RichLog
 
-from lobs import api
+from lobs import api, config_edit
 from lobs.transport.local import LocalTransport
 from lobs.tui.app import LobsApp
 from lobs.tui.screens_browse import BrowseScreen
@@ -131,6 +131,7 @@ def _slow_copies(monkeypatch: pytest.MonkeyPatch, delay: float) -> list[str]:
 
 
 async def test_cancelled_push_keeps_what_was_sent(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    config_edit.remote_set(project.root, project.env, "origin", "pack", "false")  # an object per file, to stop between
     project.write({f"many/f{i:02d}.txt": f"file {i}\n".encode() * (i + 1) for i in range(20)})
     before = _history(project)[0].snapshot
     lock_before = (project.root / "lobs.lock").read_text()
@@ -173,6 +174,7 @@ async def test_cancelled_push_keeps_what_was_sent(project: Project, monkeypatch:
 
 async def test_cancelled_pull_replaces_nothing(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     theirs = {f"many/f{i:02d}.txt": f"theirs {i}\n".encode() for i in range(15)}
+    config_edit.remote_set(project.root, project.env, "origin", "pack", "false")  # an object per file, to stop between
     push_from_other(project, {**theirs, "a.txt": b"their a\n"})
     before = {p: p.read_bytes() for p in project.data.rglob("*") if p.is_file()}
     lock_before = (project.root / "lobs.lock").read_text()
