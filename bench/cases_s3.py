@@ -1,4 +1,8 @@
-"""First push and pull to moto: lobs (per transport) against the same tool run by hand."""
+"""First push and pull to moto: lobs (per transport) against the same tool run by hand.
+
+lobs runs twice: as it is (small files travel in packs) and with ``--no-pack`` (an
+object per file, as the tool by hand), so the table shows what packing buys and what
+the per-file engine costs next to the raw tool."""
 
 from __future__ import annotations
 
@@ -36,9 +40,9 @@ def hand_pull(transport: str, exe: str, ep: str, prefix: str, dst: Path) -> list
             f"s3://{BUCKET}/{prefix}/", str(dst)]
 
 
-def lobs_s3(ctx: Ctx, verb: str, a: str, b: str, transport: str) -> list[str]:
+def lobs_s3(ctx: Ctx, verb: str, a: str, b: str, transport: str, *extra: str) -> list[str]:
     assert ctx.moto is not None
-    return [*lobs_argv(), "-q", verb, a, b, "--endpoint-url", ctx.moto.url, "--transport", transport]
+    return [*lobs_argv(), "-q", verb, a, b, "--endpoint-url", ctx.moto.url, "--transport", transport, *extra]
 
 
 def wipe_state(ctx: Ctx) -> None:
@@ -77,21 +81,28 @@ def run(ctx: Ctx) -> None:
         def by_hand_push(t: str = t, exe: str = exe) -> list[list[str]]:
             return [hand_push(t, exe, ep, src, "raw")]
 
+        def lobs_push_unpacked(t: str = t) -> list[list[str]]:
+            return [lobs_s3(ctx, "push", str(src), f"s3://{BUCKET}/lobs-np", t, "--no-pack")]
+
         push = [
             Variant(f"lobs push --transport {t}", "lobs", lobs_push, env=ctx.env, setup=reset, probe=moto.cpu_seconds),
             Variant(f"{t} by hand (upload)", t, by_hand_push, env=ctx.env, setup=reset, probe=moto.cpu_seconds),
+            Variant(f"lobs push --transport {t} --no-pack", "lobs", lobs_push_unpacked, env=ctx.env, setup=reset,
+                    probe=moto.cpu_seconds),
         ]
-        ctx.run_case(f"s3-push-{t}", f"first push to moto S3 via {t}", push, dataset=desc)
+        ctx.run_case(f"s3-push-{t}", f"first push to moto S3 via {t}", push, pairs=[(0, 1), (2, 1)], dataset=desc)
 
         dl = ctx.dir("s3-pull")
         try:
             reset()
             run_quiet(lobs_s3(ctx, "push", str(src), f"s3://{BUCKET}/lobs", t), env=ctx.env, log=ctx.log)
+            wipe_state(ctx)
+            run_quiet(lobs_s3(ctx, "push", str(src), f"s3://{BUCKET}/lobs-np", t, "--no-pack"), env=ctx.env, log=ctx.log)
             run_quiet(hand_push(t, exe, ep, src, "raw"), env=ctx.env, log=ctx.log)
         except CommandFailed as e:
             ctx.notes.append(f"s3-pull-{t}: preparing the bucket failed: {str(e).splitlines()[0]}")
             continue
-        lobs_dst, hand_dst = dl / "lobs", dl / "hand"
+        lobs_dst, hand_dst, np_dst = dl / "lobs", dl / "hand", dl / "lobs-np"
 
         def fresh(p: Path) -> None:
             ctx.discard(p)
@@ -102,6 +113,15 @@ def run(ctx: Ctx) -> None:
 
         def by_hand_pull(t: str = t, exe: str = exe, d: Path = hand_dst) -> list[list[str]]:
             return [hand_pull(t, exe, ep, "raw", d)]
+
+        def lobs_pull_unpacked(t: str = t, d: Path = np_dst) -> list[list[str]]:
+            return [lobs_s3(ctx, "pull", f"s3://{BUCKET}/lobs-np", str(d), t)]
+
+        def fresh_np(d: Path = np_dst) -> None:
+            fresh(d)
+
+        def check_np(d: Path = np_dst) -> None:
+            count_is(d, n_files)
 
         def fresh_lobs(d: Path = lobs_dst) -> None:
             fresh(d)
@@ -120,6 +140,8 @@ def run(ctx: Ctx) -> None:
                     probe=moto.cpu_seconds),
             Variant(f"{t} by hand (download)", t, by_hand_pull, env=ctx.env, setup=fresh_hand, check=check_hand,
                     probe=moto.cpu_seconds),
+            Variant(f"lobs pull --transport {t} (pushed --no-pack)", "lobs", lobs_pull_unpacked, env=ctx.env,
+                    setup=fresh_np, check=check_np, probe=moto.cpu_seconds),
         ]
-        ctx.run_case(f"s3-pull-{t}", f"pull from moto S3 via {t}", pull, dataset=desc)
+        ctx.run_case(f"s3-pull-{t}", f"pull from moto S3 via {t}", pull, pairs=[(0, 1), (2, 1)], dataset=desc)
     moto.reset()
