@@ -95,6 +95,10 @@ def md_extras(record: dict[str, Any]) -> str:
                 out += ["", (f"lobs's hash phase alone (from its `--json` events: the `hash` phase to the progress event of its last file): "
                              f"{case['lobs_hash_phase_mb_s']} MB/s, i.e. **{case['lobs_hash_phase_of_raw']}** "
                              f"of the raw speed.")]
+            if "read_mb_s_2threads" in case:
+                out += ["", (f"Reading the same files from the page cache into a buffer, hashing nothing, 2 threads: "
+                             f"{case['read_mb_s_2threads']} MB/s, the most any reader of files can hash at; lobs's hash "
+                             f"phase is **{case['lobs_hash_phase_of_ceiling']}** of the lower of that and the raw speed.")]
     for n in record.get("notes", []):
         out.append(f"\nNote: {n}")
     return "\n".join(out)
