@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -282,7 +283,7 @@ def _entry(raw: Any, algo: str | None, bad: Any, i: int) -> Entry:
                 raise bad(f"{path!r}: a packed file may not be larger than {PACKED_MAX} bytes")
         elif "offset" in stored_raw:
             raise bad(f"{path!r}: an offset needs a pack")
-        stored = Stored(codec=codec, size=ssize, zdict=None, pack=pack, offset=offset)
+        stored = Stored(codec=codec, size=ssize, zdict=None, pack=None if pack is None else sys.intern(pack), offset=offset)
     elif link is None:
         raise bad(f"{path!r}: a file entry needs 'stored'")
     return Entry(path=path, size=size, mode=mode & 0o7777, hash=digest, stored=stored, link=link)

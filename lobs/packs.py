@@ -89,7 +89,7 @@ class PackWriter:
         pack = self.sha.hexdigest()[:32]
         for e, codec, size, offset in self.placed:
             e.stored = Stored(codec, size, pack=pack, offset=offset)
-        contents = tuple((e.path, e.size) for e, *_ in self.placed)
+        contents = tuple(e for e, *_ in self.placed)  # the entries themselves: no tuple per file while the pack waits
         return Transfer(self.path, Layout.pack_key(pack), self.size, movable=True, contents=contents)
 
     def discard(self) -> None:

@@ -81,8 +81,8 @@ class TransferReporter:
 
     def done(self, transfer: Transfer) -> None:
         if transfer.contents:  # a pack: each file it carries
-            for path, size in transfer.contents:
-                self._progress.item(self._action, path, size)
+            for f in transfer.contents:
+                self._progress.item(self._action, f.path, f.size)
             self._progress.advance(files=len(transfer.contents))
             return
         path, size = transfer.item or self._paths.get(transfer.key, (transfer.key, transfer.size))

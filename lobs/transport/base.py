@@ -43,6 +43,16 @@ FEED_FILES = 10000  # a batch taken from a feed: at most this many files
 FEED_BYTES = 1 << 30  # or this many bytes
 
 
+class Carried(Protocol):
+    """What progress needs of a file inside a transfer (lobs's Entry is one)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Transfer:
     """One object to move: a local file and the key it is stored under."""
@@ -52,7 +62,7 @@ class Transfer:
     size: int  # the expected size in bytes, for progress; -1 if unknown
     movable: bool = False  # upload: a temp file of the caller's; the transport may move or delete it once sent
     item: tuple[str, int] | None = None  # (path, size) that progress reports it as; for lobs, not the tool
-    contents: tuple[tuple[str, int], ...] = ()  # a pack: the (path, size) of each file it carries, for progress
+    contents: Sequence[Carried] = ()  # a pack: the files it carries (their path and size), for progress
 
 
 @dataclass(frozen=True)
