@@ -277,8 +277,8 @@ def _entry(raw: Any, algo: str | None, bad: Any, i: int) -> Entry:
         if pack is not None:
             if not isinstance(pack, str) or not _PACK_ID.fullmatch(pack):
                 raise bad(f"{path!r}: pack must be 32 lowercase hex digits")
-            if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-                raise bad(f"{path!r}: offset must be a non-negative integer")
+            if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < 1 << 48:
+                raise bad(f"{path!r}: offset must be a non-negative integer below 2**48")
             if ssize > PACKED_MAX or size > PACKED_MAX:
                 raise bad(f"{path!r}: a packed file may not be larger than {PACKED_MAX} bytes")
         elif "offset" in stored_raw:

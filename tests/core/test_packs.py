@@ -179,6 +179,7 @@ def _packed(**stored: object) -> dict[str, object]:
     (_packed(pack=7), "lobs.manifest/2", "32 lowercase hex"),
     (_packed(offset=-1), "lobs.manifest/2", "offset must be"),
     (_packed(offset=True), "lobs.manifest/2", "offset must be"),
+    (_packed(offset=1 << 63), "lobs.manifest/2", "offset must be"),  # past what pread takes
     (_packed(size=mf.PACKED_MAX + 1), "lobs.manifest/2", "may not be larger"),
     ({**_packed(), "size": 1 << 40}, "lobs.manifest/2", "may not be larger"),
     ({**_packed(), "stored": {"codec": "none", "dict": None, "size": 4, "offset": 3}}, "lobs.manifest/2", "needs a pack"),
