@@ -307,7 +307,7 @@ def test_status_fast_path_sees_every_kind_of_change(cli: Cli, tmp_path: Path, mo
 def test_a_full_disk_is_one_line_and_loses_nothing(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import lobs.fetch
+    import lobs.fetch_read
     import lobs.packs
     import lobs.push
 
@@ -333,8 +333,8 @@ def test_a_full_disk_is_one_line_and_loses_nothing(cli: Cli, tmp_path: Path, mon
 
     other = tmp_path / "other"
     shutil.copytree(proj, other, ignore=shutil.ignore_patterns(".lobs", "corpus"))
-    monkeypatch.setattr(lobs.fetch, "_decode", full)
-    monkeypatch.setattr(lobs.fetch, "decode_bytes", full)  # small files, read from their pack
+    monkeypatch.setattr(lobs.fetch_read, "_decode", full)
+    monkeypatch.setattr(lobs.fetch_read, "decode_bytes", full)  # small files, read from their pack
     r = cli("pull", cwd=other)
     assert r.code == ExitCode.LOCAL_IO and len(r.err.splitlines()) == 2
     assert not (other / "data/corpus").exists() or not any((other / "data/corpus").iterdir())
