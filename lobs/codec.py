@@ -187,7 +187,7 @@ def decode_fd(fin: int, dest: Path, codec: str, *, algo: str, max_size: int) -> 
     if codec == "none":
         return _copy_hashing(fin, dest, algo, max_size)
     if codec == "zstd" and max_size <= SMALL_OBJECT:
-        data = _read_upto(fin, max_size + (max_size >> 6) + 4096)  # zstd never grows data by this much
+        data = read_upto(fin, max_size + (max_size >> 6) + 4096)  # zstd never grows data by this much
         if os.read(fin, 1):
             raise IntegrityError(f"compressed object is larger than {max_size} bytes can compress to")
         return decode_bytes(data, dest, codec, algo=algo, max_size=max_size)
@@ -246,7 +246,8 @@ def _copy_hashing(fin: int, dest: Path, algo: str, max_size: int) -> tuple[str, 
     return h.hexdigest(), total
 
 
-def _read_upto(fd: int, limit: int) -> bytes:
+def read_upto(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``fd`` (fewer only at its end)."""
     parts: list[bytes] = []
     while limit > 0 and (part := os.read(fd, limit)):
         parts.append(part)

@@ -134,16 +134,20 @@ def read_in_place(objs: array[int], packs: dict[str, array[int]], writes: list[E
     missing: list[str] = []
     transport, layout = remote.transport, remote.layout
 
+    def opened(key: str) -> int | None:
+        try:
+            return transport.open_object(key)
+        except ObjectMissing:
+            missing.append(key)
+            return None
+
     def some(batch: tuple[str | None, list[int]]) -> None:
         pack, numbers = batch
         if stop.is_set():
             return
         if pack is not None:
             key = layout.pack_key(pack)
-            try:
-                fin = transport.open_object(key)
-            except ObjectMissing:
-                missing.append(key)
+            if (fin := opened(key)) is None:
                 return
             try:
                 for n in numbers:
@@ -156,10 +160,7 @@ def read_in_place(objs: array[int], packs: dict[str, array[int]], writes: list[E
         for n in numbers:
             e = writes[objs[n]]
             key = layout.key_of(e)
-            try:
-                fin = transport.open_object(key)
-            except ObjectMissing:
-                missing.append(key)
+            if (fin := opened(key)) is None:
                 continue
             dest = files / str(n)
             try:

@@ -22,17 +22,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from lobs.codec import SAMPLE, compressor, pays
+from lobs.codec import SAMPLE, compressor, pays, read_upto
 from lobs.errors import IntegrityError
 from lobs.fsutil import open_read, open_scratch, write_all
-from lobs.hashing import new_hasher
+from lobs.hashing import hash_bytes
 from lobs.manifest import PACKED_MAX
 from lobs.model import Entry, Stored
 from lobs.remote import Layout
 from lobs.transport.base import Transfer
 
 PACK_FILE_MAX = SAMPLE  # files up to this size (128 KiB) go into packs
-PACK_TARGET = 8 << 20  # a pack is handed to the tool once it holds this many stored bytes
+PACK_TARGET = 8 << 20  # files go into one pack until their sizes add up to this (before compression)
 
 assert PACK_FILE_MAX < PACKED_MAX  # what push packs, a pull accepts
 
@@ -66,10 +66,12 @@ class PackWriter:
         checked against the entry's size and hash. Returns the codec used; the entry's
         ``stored`` is set by :meth:`close`. Raises IntegrityError (the file changed since
         it was scanned), OSError."""
-        data = _read_file(src, entry.size)
-        h = new_hasher(algo)
-        h.update(data)
-        if len(data) != entry.size or h.hexdigest() != entry.hash:
+        fd = open_read(src)
+        try:
+            data = read_upto(fd, entry.size + 1)  # one byte more than expected tells it grew
+        finally:
+            os.close(fd)
+        if len(data) != entry.size or hash_bytes(algo, data) != entry.hash:
             raise IntegrityError(f"{src} changed while it was being pushed", "re-run the push")
         blob, used = data, "none"
         if codec != "none" and data:
@@ -111,23 +113,6 @@ def read_slice(fd: int, stored: Stored) -> bytes:
     if len(data) != stored.size:
         raise IntegrityError(f"pack {stored.pack} ends before the {stored.size} bytes at offset {stored.offset}")
     return data
-
-
-def _read_file(src: Path, size: int) -> bytes:
-    """Up to ``size + 1`` bytes of ``src`` (one more than expected tells it grew)."""
-    fd = open_read(src)
-    try:
-        parts: list[bytes] = []
-        left = size + 1
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            parts.append(chunk)
-            left -= len(chunk)
-        return b"".join(parts)
-    finally:
-        os.close(fd)
 
 
 def object_id(layout: Layout, e: Entry) -> str:
