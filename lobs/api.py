@@ -101,7 +101,7 @@ def workspaces(ctx: Context, names: list[str], remote: str | None = None) -> lis
     if not cfg.targets:
         raise ConfigError("this project tracks no targets yet", "add one with `lobs track PATH`")
     if not names:
-        return [project_workspace(cfg, t, remote) for t in cfg.targets]
+        return [project_workspace(cfg, t, remote, ctx.env) for t in cfg.targets]
     by_path = {t.path: t for t in cfg.targets}
     out = []
     for name in names:
@@ -111,7 +111,7 @@ def workspaces(ctx: Context, names: list[str], remote: str | None = None) -> lis
             t = by_path.get(rel)
         if t is None:
             raise NotFoundError(f"{name!r} is not a target of this project", f"targets: {', '.join(by_path)}")
-        out.append(project_workspace(cfg, t, remote))
+        out.append(project_workspace(cfg, t, remote, ctx.env))
     return out
 
 
@@ -288,7 +288,7 @@ def ls(ctx: Context, rc: RemoteConfig, path: str | None, snapshot: str | None, t
     """The targets a remote holds (no path), or the files of one target's snapshot."""
     from lobs.transport.registry import open_transport
 
-    transport = open_transport(rc.spec, transports)
+    transport = open_transport(rc.spec, transports, ctx.env)
     try:
         if path is None and rc.layout == "cas":
             root_ref = Remote(transport, Layout("cas", ""), rc.spec.display).read_ref()

@@ -42,6 +42,7 @@ class Workspace:
     user_transports: Mapping[str, Any]
     pins: LockFile | None = None  # lobs.lock of a project (committed)
     no_pack: bool = False  # `push --no-pack`: every file its own object, whatever the remote says
+    env: Mapping[str, str] | None = None  # the caller's environment, for the transport (None: this process's)
 
     @property
     def pack(self) -> bool:
@@ -126,7 +127,7 @@ class Workspace:
     def open_remote(self) -> Remote:
         from lobs.transport.registry import open_transport
 
-        transport = open_transport(self.remote_cfg.spec, self.user_transports)
+        transport = open_transport(self.remote_cfg.spec, self.user_transports, self.env)
         return Remote(transport, self.layout, self.remote_cfg.spec.display)
 
     # Cached manifests: immutable, keyed by snapshot id. The verified JSON (zstd) is
@@ -174,7 +175,9 @@ class Workspace:
         return m
 
 
-def project_workspace(cfg: Config, target: TargetConfig, remote_name: str | None) -> Workspace:
+def project_workspace(
+    cfg: Config, target: TargetConfig, remote_name: str | None, env: Mapping[str, str] | None = None
+) -> Workspace:
     assert cfg.root is not None
     remote = cfg.remote(remote_name or target.remote)
     return Workspace(
@@ -188,6 +191,7 @@ def project_workspace(cfg: Config, target: TargetConfig, remote_name: str | None
         sync=StateFile(cfg.root / ".lobs" / "state" / (hashlib.sha256(target.path.encode()).hexdigest()[:16] + ".json")),
         user_transports=cfg.transports,
         pins=LockFile(cfg.root / LOCK_NAME),
+        env=env,
     )
 
 
@@ -212,4 +216,5 @@ def adhoc_workspace(
         compression=compression,
         sync=StateFile(state / "state.json"),
         user_transports=user_transports,
+        env=env,
     )

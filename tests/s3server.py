@@ -87,24 +87,44 @@ class MotoServer:
         self._log.close()
 
 
-def clean_test_env(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """Credentials that moto accepts, config files of our own, short timeouts."""
-    for name in list(os.environ):
-        if name.startswith(("AWS_", "RCLONE_", "S3_", "LOBS_")):
-            monkeypatch.delenv(name, raising=False)
+def clean_test_env(monkeypatch: pytest.MonkeyPatch, home: Path, also: dict[str, str] | None = None) -> None:
+    """Credentials that moto accepts, config files of our own, short timeouts: set in this
+    process's environment (transports opened directly) and in ``also`` (the environment an
+    in-process CLI run is given: its transports use that one)."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "aws-credentials").write_text("[default]\naws_access_key_id = test\naws_secret_access_key = test\n")
     (home / "aws-config").write_text("[default]\nregion = us-east-1\n")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
-    monkeypatch.setenv("RCLONE_CONFIG", str(home / "rclone.conf"))  # does not exist: no remotes
-    monkeypatch.setenv("LOBS_RETRIES", "0")
-    monkeypatch.setenv("LOBS_CONNECT_TIMEOUT", "2")
-    monkeypatch.setenv("LOBS_IO_TIMEOUT", "10")
-    monkeypatch.setenv("LOBS_IDLE_TIMEOUT", "30")
+    values = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+        "AWS_CONFIG_FILE": str(home / "aws-config"),
+        "RCLONE_CONFIG": str(home / "rclone.conf"),  # does not exist: no remotes
+        "LOBS_RETRIES": "0",
+        "LOBS_CONNECT_TIMEOUT": "2",
+        "LOBS_IO_TIMEOUT": "10",
+        "LOBS_IDLE_TIMEOUT": "30",
+    }
+    stale = ("AWS_", "RCLONE_", "S3_", "LOBS_")
+    for name in list(os.environ):
+        if name.startswith(stale):
+            monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    if also is not None:
+        for name in [n for n in also if n.startswith(stale)]:
+            del also[name]
+        also.update(values)
+
+
+def _cli_env(request: pytest.FixtureRequest) -> dict[str, str] | None:
+    """The ``lobs_env`` of tests/conftest.py when the test has it (the ``cli`` fixture's)."""
+    try:
+        env = request.getfixturevalue("lobs_env")
+    except pytest.FixtureLookupError:
+        return None
+    return env if isinstance(env, dict) else None
 
 
 @pytest.fixture(scope="session")
@@ -124,15 +144,19 @@ def moto_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS
 
 
 @pytest.fixture
-def s3_endpoint(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3Endpoint:
+def s3_endpoint(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> S3Endpoint:
     """A fresh, empty bucket on the shared moto server and a clean environment."""
-    clean_test_env(monkeypatch, tmp_path / "home")
+    clean_test_env(monkeypatch, tmp_path / "home", _cli_env(request))
     moto_server.reset()
     moto_server.create_bucket(BUCKET)
     return S3Endpoint(moto_server.url, BUCKET)
 
 
 @pytest.fixture
-def s3_auth_endpoint(moto_auth_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3Endpoint:
-    clean_test_env(monkeypatch, tmp_path / "home")
+def s3_auth_endpoint(
+    moto_auth_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> S3Endpoint:
+    clean_test_env(monkeypatch, tmp_path / "home", _cli_env(request))
     return S3Endpoint(moto_auth_server.url, BUCKET)

@@ -58,7 +58,7 @@ def doctor_cmd(obj: Any, /, where: str | None, json_mode: bool, **kw: Any) -> No
         spec = cfg.remote(where).spec
     from lobs.transport.introspect import doctor
 
-    probes = doctor(spec, cfg.transports)
+    probes = doctor(spec, cfg.transports, obj.env)
     ok = all(p.ok for p in probes)
     if json_mode:
         emit_json({"command": "doctor", "remote": spec.display, "ok": ok, "probes": [p.to_json() for p in probes]})

@@ -19,9 +19,11 @@ from lobs.transport.template import fnmatch_escape, render_argv
 
 
 class AwsTransport(CommandTransport):
-    def __init__(self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings) -> None:
+    def __init__(
+        self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings, env: Mapping[str, str] | None = None
+    ) -> None:
         self.s3 = parse_s3_url(spec.url)
-        super().__init__(tdef, spec, exe, settings)
+        super().__init__(tdef, spec, exe, settings, env)
 
     @property
     def root_url(self) -> str:

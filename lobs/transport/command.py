@@ -47,8 +47,11 @@ log = logging.getLogger("lobs.transport")
 class CommandTransport(Transport):
     """See the module docstring. ``exe`` is the resolved executable (None for user tools on PATH)."""
 
-    def __init__(self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings) -> None:
+    def __init__(
+        self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings, env: Mapping[str, str] | None = None
+    ) -> None:
         self.tdef = tdef
+        self.base_env = env  # the caller's environment (None: this process's); see child_env
         self.spec = spec
         self.exe = exe or ""
         self.settings = settings
@@ -130,7 +133,8 @@ class CommandTransport(Transport):
 
     def env(self) -> dict[str, str]:
         ctx = self.context()
-        return child_env(self.tdef.name, self.spec, {k: render_text(v, ctx) for k, v in self.tdef.env.items()})
+        extra = {k: render_text(v, ctx) for k, v in self.tdef.env.items()}
+        return child_env(self.tdef.name, self.spec, extra, base=self.base_env)
 
     def run(self, argv: Sequence[str], *, stdin: bytes | Iterable[bytes] | None = None, **kw: Any) -> Result:
         kw.setdefault("cancel", self._cancel)

@@ -79,7 +79,9 @@ class Probe:
         return asdict(self)
 
 
-def doctor(spec: RemoteSpec, user_transports: Mapping[str, Any] | None = None) -> list[Probe]:
+def doctor(
+    spec: RemoteSpec, user_transports: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> list[Probe]:
     """Probe a remote: list, write, read back, delete a small object under ``.lobs-doctor/``.
 
     Never raises for a failing probe (each result says ok or the error); a probe
@@ -87,7 +89,7 @@ def doctor(spec: RemoteSpec, user_transports: Mapping[str, Any] | None = None) -
     """
     probes: list[Probe] = []
     try:
-        transport = open_transport(spec, user_transports)
+        transport = open_transport(spec, user_transports, env)
     except LobsError as e:
         return [Probe("open", False, _msg(e), 0.0)]
     key = f".lobs-doctor/probe-{uuid.uuid4().hex[:12]}"

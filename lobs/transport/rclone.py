@@ -9,6 +9,7 @@ are confirmed with ``lsjson --stat``; batch downloads are checked file by file
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from lobs.errors import TransportError, UnsupportedError
@@ -35,7 +36,9 @@ def s3_remote(spec: RemoteSpec, bucket: str, prefix: str) -> str:
 
 
 class RcloneTransport(CommandTransport):
-    def __init__(self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings) -> None:
+    def __init__(
+        self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings, env: Mapping[str, str] | None = None
+    ) -> None:
         self.scheme = url_scheme(spec.url)
         if self.scheme == "s3":
             s3 = parse_s3_url(spec.url)
@@ -44,7 +47,7 @@ class RcloneTransport(CommandTransport):
         else:
             self.bucket_remote = ""
             self.remote = spec.url if spec.url.endswith(":") else spec.url.rstrip("/")
-        super().__init__(tdef, spec, exe, settings)
+        super().__init__(tdef, spec, exe, settings, env)
 
     @property
     def root_url(self) -> str:

@@ -75,8 +75,14 @@ def _check_sse(tdef: TransportDef, spec: RemoteSpec) -> None:
         raise ConfigError(f"remote {spec.display}: sse_kms_key_id needs sse: aws:kms")
 
 
-def open_transport(spec: RemoteSpec, user_transports: Mapping[str, Any] | None = None) -> Transport:
+def open_transport(
+    spec: RemoteSpec, user_transports: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Transport:
     """Return a transport bound to ``spec.url``. Cheap; runs no remote command.
+
+    ``env`` is the caller's environment (None: this process's): it gives the
+    ``LOBS_*`` settings, the ``PATH`` the tool is looked up on and the base of the
+    tool's own environment (credentials, profiles, config files).
 
     Raises ConfigError for an unknown transport name, a URL the transport cannot
     reach or options it does not support, and TransportError(kind="tool_missing")
@@ -88,7 +94,7 @@ def open_transport(spec: RemoteSpec, user_transports: Mapping[str, Any] | None =
     if name not in defs:
         raise ConfigError(f"unknown transport {name!r}", "run `lobs transports` to see what is available")
     tdef = defs[name]
-    settings = load_settings(spec.options)
+    settings = load_settings(spec.options, env)
     if name == "local":
         if scheme != "file":
             raise ConfigError(f"the local transport needs a folder URL, got {spec.url}")
@@ -100,11 +106,11 @@ def open_transport(spec: RemoteSpec, user_transports: Mapping[str, Any] | None =
             f"{name} handles {', '.join(s + ' URLs' for s in tdef.schemes)}",
         )
     _check_sse(tdef, spec)
-    exe = find_executable(tdef)
+    exe = find_executable(tdef, None if env is None else env.get("PATH", ""))
     if tdef.builtin and exe is None:
         raise TransportError(
             f"transport {name!r} needs the program {tdef.executables[0]!r}, which is not installed",
             "install it, or pick another transport (`lobs transports` lists them)",
             kind="tool_missing",
         )
-    return _adapter_class(tdef)(tdef, spec, exe, settings)  # type: ignore[no-any-return]
+    return _adapter_class(tdef)(tdef, spec, exe, settings, env)  # type: ignore[no-any-return]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from lobs.errors import TransportError
 from lobs.transport.command import CommandTransport
@@ -33,9 +33,11 @@ def error_text(stderr: str) -> str:
 
 
 class S5cmdTransport(CommandTransport):
-    def __init__(self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings) -> None:
+    def __init__(
+        self, tdef: TransportDef, spec: RemoteSpec, exe: str | None, settings: Settings, env: Mapping[str, str] | None = None
+    ) -> None:
         self.s3 = parse_s3_url(spec.url)
-        super().__init__(tdef, spec, exe, settings)
+        super().__init__(tdef, spec, exe, settings, env)
 
     @property
     def root_url(self) -> str:

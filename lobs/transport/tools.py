@@ -29,17 +29,17 @@ def _package_file(rel: str) -> str | None:
     return None
 
 
-def find_executable(tdef: TransportDef) -> str | None:
+def find_executable(tdef: TransportDef, path: str | None = None) -> str | None:
     """The absolute path of the tool, or None. Looks in the package file first (the real
     binary rather than a wrapper), then next to the running Python (the venv lobs is installed
-    in), then on PATH."""
+    in), then on ``path`` (None: this process's PATH)."""
     if tdef.python_package_file:
         found = _package_file(tdef.python_package_file)
         if found:
             return found
     venv_bin = os.path.dirname(sys.executable)
     for name in tdef.executables:
-        found = shutil.which(name, path=venv_bin) or shutil.which(name)
+        found = shutil.which(name, path=venv_bin) or shutil.which(name, path=path)
         if found:
             return os.path.abspath(found)
     return None

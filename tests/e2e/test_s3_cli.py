@@ -121,3 +121,26 @@ def test_vv_shows_each_tool_run_without_secrets(s3_endpoint: S3Endpoint, cli: Cl
     assert "AWS_SECRET_ACCESS_KEY" not in r.err  # argv only (redacted), never the environment
     quiet = cli("push", str(src), s3_endpoint.s3_url("vv2"), "--transport", "s5cmd", "--endpoint-url", s3_endpoint.url)
     assert quiet.code == 0 and "lobs: ran" not in quiet.err  # off again in the same process
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_the_tools_get_the_environment_the_cli_is_given(
+    s3_endpoint: S3Endpoint, cli: Cli, lobs_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tool: str
+) -> None:
+    """In-process runs (tests, the Python API, the TUI) pass their own environment: credentials,
+    config files and LOBS_* settings come from it, not from this process's."""
+    require_tool(tool)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SHARED_CREDENTIALS_FILE", "LOBS_RETRIES"):
+        monkeypatch.delenv(name)  # this process has no credentials; lobs_env has them
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("hello")
+    url = s3_endpoint.s3_url(f"env-{tool}")
+    code, _, err = s3(cli, s3_endpoint, tool, "push", str(src), url)
+    assert code == 0, err
+    code, _, err = s3(cli, s3_endpoint, tool, "pull", url, str(tmp_path / "dst"))
+    assert code == 0, err
+    assert (tmp_path / "dst" / "a.txt").read_text() == "hello"
+    r = cli("push", str(src), url, "--transport", tool, "--endpoint-url", s3_endpoint.url,
+            env={**lobs_env, "LOBS_RETRIES": "soon"})
+    assert r.code == ExitCode.CONFIG and "retries must be a number" in r.err
