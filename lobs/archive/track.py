@@ -18,7 +18,7 @@ import os
 import stat
 from pathlib import Path
 
-from lobs import api, config_edit
+from lobs import api
 from lobs import manifest as mf
 from lobs.errors import ConfigError
 from lobs.index import Index
@@ -38,6 +38,8 @@ def track_import(ctx: api.Context, dest: Path, m: Manifest, remote: str | None) 
     if rel == "." or rel.startswith("../"):
         raise ConfigError(f"{dest} is not inside the project at {cfg.root}", "import into a folder of the project")
     if rel not in {t.path for t in cfg.targets}:
+        from lobs import config_edit  # (ruamel: imported when lobs.yml is edited)
+
         rel = config_edit.track(cfg.root, ctx.env, rel, remote=remote, remote_path=None)
     ws = api.workspaces(ctx, [rel], remote)[0]
     snap, packed = mf.pack(m, level=3)

@@ -1,4 +1,8 @@
-"""``lobs init``, ``lobs remote …`` and ``lobs track``: edit lobs.yml, keeping comments."""
+"""``lobs init``, ``lobs remote …`` and ``lobs track``: edit lobs.yml, keeping comments.
+
+:mod:`lobs.config_edit` (and ruamel with it) is imported by the commands that edit, not at
+start-up: every other command would pay its 6 ms.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from typing import Any
 
 import click
 
-from lobs import config_edit
 from lobs.cli.common import emit_json, json_option, say
 from lobs.config import find_project, load
 from lobs.errors import ConfigError
@@ -26,6 +29,7 @@ def _root(obj: Any) -> Any:
 @click.pass_obj
 def init(obj: Any, remote_url: str | None) -> None:
     """Create lobs.yml here (and .gitignore lines for .lobs/)."""
+    from lobs import config_edit
     path = config_edit.init(obj.cwd, remote_url=remote_url)
     say(obj, f"created {path}")
 
@@ -53,6 +57,7 @@ def remote_add(obj: Any, /, name: str, url: str, make_default: bool, hash_algo: 
         # lobs.yml reads a relative folder relative to itself: rebase what was typed here
         url = os.path.relpath(os.path.abspath(os.path.join(obj.cwd, url)), root)
     settings = {"transport": kw["transport"], "endpoint_url": kw["endpoint_url"], "profile": kw["profile"], "region": kw["region"], "layout": kw["layout"], "hash": hash_algo}
+    from lobs import config_edit
     config_edit.remote_add(root, obj.env, name, url, settings, make_default=make_default)
     say(obj, f"added remote {name} -> {url}")
 
@@ -76,6 +81,7 @@ def remote_list(obj: Any, json_mode: bool) -> None:
 @click.pass_obj
 def remote_remove(obj: Any, name: str) -> None:
     """Remove a remote (its data stays where it is)."""
+    from lobs import config_edit
     config_edit.remote_remove(_root(obj), obj.env, name)
     say(obj, f"removed remote {name}")
 
@@ -87,6 +93,7 @@ def remote_remove(obj: Any, name: str) -> None:
 @click.pass_obj
 def remote_set(obj: Any, name: str, key: str, value: str | None) -> None:
     """Set (or, without VALUE, unset) one key of a remote."""
+    from lobs import config_edit
     config_edit.remote_set(_root(obj), obj.env, name, key, value)
     say(obj, f"{name}.{key} = {value}" if value is not None else f"unset {name}.{key}")
 
@@ -100,6 +107,7 @@ def track(obj: Any, path: str, remote: str | None, remote_path: str | None) -> N
     """Add a folder of the project as a target."""
     root = _root(obj)
     rel = os.path.relpath(os.path.abspath(os.path.join(obj.cwd, path)), root)
+    from lobs import config_edit
     norm = config_edit.track(root, obj.env, rel, remote=remote, remote_path=remote_path)
     say(obj, f"tracking {norm}")
 
