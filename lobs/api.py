@@ -194,7 +194,7 @@ def pull(
                 snap = remote.read_ref()
             if snap is None:
                 raise NotFoundError(f"nothing has been pushed to {remote.display} for {ws.name} yet", "push first, or check the URL")
-            target = ws.cached_manifest(snap) or remote.read_snapshot(snap)
+            target = ws.snapshot(remote, snap)
             local = read_local(ws, ctx.progress, ctx.jobs, algo=target.hash) if ws.root.exists() else LocalState.empty()
             base = ws.base_manifest(remote)
             if base is not None and base.hash != target.hash:
@@ -220,7 +220,7 @@ def diff(ctx: Context, ws: Workspace, a: str | None = None, b: str | None = None
     try:
         def load(snap: str) -> Manifest:
             sid = remote.resolve_snapshot(snap)
-            return ws.cached_manifest(sid) or remote.read_snapshot(sid)
+            return ws.snapshot(remote, sid)
 
         if a is not None and b is not None:
             return diff_entries(load(a).by_path(), load(b).by_path())
@@ -228,7 +228,7 @@ def diff(ctx: Context, ws: Workspace, a: str | None = None, b: str | None = None
             old: Manifest | None = load(a)
         else:
             ref = remote.read_ref()
-            old = (ws.cached_manifest(ref) or remote.read_snapshot(ref)) if ref else None
+            old = ws.snapshot(remote, ref) if ref else None
         local = read_local(ws, ctx.progress, ctx.jobs, algo=old.hash if old else None)
         return diff_entries(old.by_path() if old else {}, local.entries)
     finally:

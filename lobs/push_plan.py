@@ -105,7 +105,7 @@ def plan_push(
     """Work out a push (see the module docstring). Raises ConflictError when the remote
     moved since our last sync; TransportError, IntegrityError from reading the remote."""
     ref = remote.read_ref()
-    remote_m = (ws.cached_manifest(ref) or remote.read_snapshot(ref)) if ref else None
+    remote_m = ws.snapshot(remote, ref) if ref else None
     base = ws.base() or ws.pin()  # a fresh clone knows the pin from lobs.lock
     base_id = base.snapshot if base and base.remote == ws.remote_name else None
     if ref is not None and ref != base_id and not force:

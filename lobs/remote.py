@@ -114,12 +114,17 @@ class Remote:
         self.transport.write(self.layout.ref_key, (snap_id + "\n").encode())
 
     def read_snapshot(self, snap_id: str) -> Manifest:
+        """The snapshot, verified against its id. Raises NotFoundError, IntegrityError."""
+        return self.read_snapshot_packed(snap_id)[0]
+
+    def read_snapshot_packed(self, snap_id: str) -> tuple[Manifest, bytes]:
+        """The snapshot and the bytes it was read from (to keep in a cache), verified."""
         if not ID_RE.match(snap_id):
             raise NotFoundError(f"{snap_id!r} is not a snapshot id")
         packed = self.transport.read(self.layout.snapshot_key(snap_id))
         if packed is None:
             raise NotFoundError(f"snapshot {snap_id[:12]} is not on {self.display}", "check the id with `lobs log`")
-        return decode_snapshot(packed, snap_id, f"{self.display} snapshot {snap_id[:12]}")
+        return decode_snapshot(packed, snap_id, f"{self.display} snapshot {snap_id[:12]}"), packed
 
     def resolve_snapshot(self, prefix: str) -> str:
         """Expand an abbreviated id (>= 4 hex digits) by listing snapshots."""

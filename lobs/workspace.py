@@ -160,19 +160,27 @@ class Workspace:
         manifest_cache.write(self._cache_path(snap_id, fast=True), m)
         return m
 
+    def snapshot(self, remote: Remote, snap_id: str) -> Manifest:
+        """A snapshot from the cache, else read from ``remote`` (verified) and kept, so that
+        the next command does not read it again. Raises NotFoundError, IntegrityError,
+        TransportError."""
+        m = self.cached_manifest(snap_id)
+        if m is None:
+            m, packed = remote.read_snapshot_packed(snap_id)
+            self.cache_manifest(snap_id, m, packed=packed)
+        return m
+
     def base_manifest(self, remote: Remote | None) -> Manifest | None:
         """The manifest of the last sync, from the cache, else from ``remote`` if given."""
         b = self.base()
         if b is None:
             return None
-        m = self.cached_manifest(b.snapshot)
-        if m is None and remote is not None:
-            try:
-                m = remote.read_snapshot(b.snapshot)
-            except NotFoundError:
-                return None
-            self.cache_manifest(b.snapshot, m)
-        return m
+        if remote is None:
+            return self.cached_manifest(b.snapshot)
+        try:
+            return self.snapshot(remote, b.snapshot)
+        except NotFoundError:
+            return None
 
 
 def project_workspace(

@@ -213,6 +213,33 @@ def test_git_checkout_of_an_old_lock_pulls_that_snapshot(cli: Cli, tmp_path: Pat
     assert cli("pull", "--latest", cwd=proj).code == 0 and f.read_text() == "version 2\n"
 
 
+def test_a_snapshot_read_from_the_remote_is_kept(cli: Cli, tmp_path: Path) -> None:
+    """A push that finds nothing to do reads the remote's snapshot once, then from the cache."""
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    cache = proj / ".lobs" / "manifests"
+    shutil.rmtree(cache)  # as after a clone, or when someone else pushed this tree
+    assert cli("push", cwd=proj).code == 0
+    kept = sorted(p.name for p in cache.iterdir())
+    assert len(kept) == 2 and kept[0].endswith(".json.zst") and kept[1].endswith(".m"), kept
+    snap = kept[0].removesuffix(".json.zst")
+    remote_snap = next((tmp_path / "remote").rglob(f"{snap}*"))
+    remote_snap.write_bytes(b"damaged")  # not read again: the no-op push still passes
+    r = cli("push", cwd=proj)
+    assert r.code == 0 and "up to date" in r.out, r.err
+
+
+@pytest.mark.parametrize("snapshot", ["../../../../etc/passwd", "ab" * 31, "AB" * 32])
+def test_a_lock_naming_no_snapshot_id_is_refused(cli: Cli, tmp_path: Path, snapshot: str) -> None:
+    proj = make_project(cli, tmp_path)
+    assert cli("push", cwd=proj).code == 0
+    lock = proj / "lobs.lock"
+    good = json.loads(lock.read_text().splitlines()[-1].split(": ", 1)[1])["snapshot"]
+    lock.write_text(lock.read_text().replace(good, snapshot))
+    r = cli("pull", cwd=proj)
+    assert r.code == ExitCode.CONFIG and "is not a snapshot id" in r.err and "lobs.lock" in r.err
+
+
 def test_example_config_is_valid(tmp_path: Path) -> None:
     from lobs.config import load
 
