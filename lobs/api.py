@@ -137,6 +137,7 @@ def push(
         try:
             if repair or ws.base() is None or ws.push_unfinished() or ws.layout.kind == "mirror":
                 remote.prefetch_objects()  # it will (likely) list (lobs.push_plan): while the tree is hashed
+            remote.prefetch_ref()  # read first thing by plan_push: a tool start (aws: 0.3 s) off the critical path
             local = read_local(ws, ctx.progress, ctx.jobs)
             from lobs.push import execute_push
             from lobs.push_plan import plan_push

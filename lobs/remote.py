@@ -110,6 +110,10 @@ class Remote:
             raise IntegrityError(f"{self.display}: ref {self.layout.ref_key} is corrupt ({ref[:80]!r})")
         return ref
 
+    def prefetch_ref(self) -> None:
+        """Hint: :meth:`read_ref` follows (the transport may start the read now)."""
+        self.transport.prefetch_read(self.layout.ref_key)
+
     def write_ref(self, snap_id: str) -> None:
         self.transport.write(self.layout.ref_key, (snap_id + "\n").encode())
 

@@ -142,6 +142,10 @@ class Transport(ABC):
         """Hint: :meth:`list` of ``prefix`` follows, before anything under it changes; a
         transport may start it now in the background. Default: nothing."""
 
+    def prefetch_read(self, key: str) -> None:
+        """Hint: :meth:`read` of ``key`` follows; a transport may start it now in the
+        background (a later :meth:`write` of the key drops it). Default: nothing."""
+
     def open_object(self, key: str) -> int:
         """A descriptor reading the object under ``key`` where it lies, for a transport with
         ``capabilities.read_in_place``; the caller closes it and verifies what it reads.

@@ -12,7 +12,6 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from lobs.transport.env import child_env
 from lobs.transport.failure import missing, tool_error
 from lobs.transport.feed import Feed
 from lobs.transport.output import OutputError, parse_records
+from lobs.transport.prefetch import Prefetcher
 from lobs.transport.redact import display_argv
 from lobs.transport.run import Result, run
 from lobs.transport.settings import Settings
@@ -66,8 +66,7 @@ class CommandTransport(Transport):
         self._tmpdirs: list[tempfile.TemporaryDirectory[str]] = []
         self._contexts: dict[int, dict[str, Any]] = {}  # jobs -> rendered base context
         self._cancel = threading.Event()  # set by interrupt(): every run stops
-        self._prefetch: dict[str, Future[list[RemoteObject]]] = {}  # prefix -> listing under way
-        self._tls = threading.local()
+        self._prefetch = Prefetcher()  # listings and reads started early (prefetch_list/read)
 
     # -- naming -------------------------------------------------------------------------
     def check_name(self, key: str) -> str:
@@ -230,6 +229,9 @@ class CommandTransport(Transport):
     # -- small objects -----------------------------------------------------------------
     def read(self, key: str) -> bytes | None:
         self.check_name(key)
+        taken, data = self._prefetch.take(("read", key))
+        if taken:
+            return data  # type: ignore[no-any-return]
         if "cat" not in self.tdef.commands:
             return self._read_via_get(key)
         result = self.run(render_argv(self.command("cat").argv, self.context(key=key, url=self.url(key))))
@@ -259,6 +261,7 @@ class CommandTransport(Transport):
 
     def write(self, key: str, data: bytes) -> None:
         self.check_name(key)
+        self._prefetch.drop(("read", key))
         with tempfile.TemporaryDirectory(prefix="lobs-write-") as tmp:
             local = Path(tmp) / "object"
             local.write_bytes(data)
@@ -316,28 +319,23 @@ class CommandTransport(Transport):
         A hint for a caller that will list before it changes anything under ``prefix``;
         :meth:`close` stops a listing nobody took.
         """
-        if prefix in self._prefetch:
-            return
+        self._prefetch.start(("list", prefix), lambda: list(self.list(prefix)))
 
-        def work() -> list[RemoteObject]:
-            self._tls.fresh = True
-            return list(self.list(prefix))
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lobs-prefetch")
-        self._prefetch[prefix] = pool.submit(work)
-        pool.shutdown(wait=False)
+    def prefetch_read(self, key: str) -> None:
+        """Start reading ``key`` in the background; the next :meth:`read` of it takes that
+        result (a :meth:`write` of it first drops it). Same contract as prefetch_list."""
+        self.check_name(key)
+        self._prefetch.start(("read", key), lambda: self.read(key))
 
     def list(self, prefix: str = "") -> Iterator[RemoteObject]:
         if prefix:
             check_key(prefix.rstrip("/") or "x")
-        if not getattr(self._tls, "fresh", False):
-            for p in [p for p in self._prefetch if prefix.startswith(p)]:
-                try:
-                    found = self._prefetch.pop(p).result()
-                except TransportError:
-                    break  # listed again below: a real failure repeats with its own message
-                yield from (o for o in found if o.key.startswith(prefix))
-                return
+        for p in [p for p in self._prefetch.started("list") if prefix.startswith(p)]:
+            taken, found = self._prefetch.take(("list", p))
+            if not taken:
+                break  # listed again below
+            yield from (o for o in found if o.key.startswith(prefix))
+            return
         cmd = self.command("list")
         if cmd.output is None:
             raise ConfigError(f"transport {self.name!r}: the list command needs an `output` description")
@@ -383,11 +381,7 @@ class CommandTransport(Transport):
         return None
 
     def close(self) -> None:
-        if any(not f.done() for f in self._prefetch.values()):
-            self._cancel.set()  # a listing nobody took: stop its tool
-        for f in self._prefetch.values():
-            f.exception()  # wait for it: nothing is left running
-        self._prefetch.clear()
+        self._prefetch.close(self._cancel)  # a prefetch nobody took is stopped and waited for
         for tmp in self._tmpdirs:
             tmp.cleanup()
         self._tmpdirs.clear()

@@ -117,3 +117,37 @@ def test_prefetched_listing_is_taken_once(kind: str, open_remote: OpenRemote, tm
     assert sorted(o.key for o in remote.list("objects/")) == ["objects/ab/1", "objects/cd/2", "objects/ef/4"]  # fresh
     remote.prefetch_list("objects/")
     remote.close()  # a prefetch nobody took is stopped or finished, never left running
+
+
+def test_prefetched_read_is_taken_once_and_dropped_by_a_write(kind: str, open_remote: OpenRemote) -> None:
+    remote = open_remote(kind)
+    remote.write("refs/HEAD", b"one\n")
+    remote.prefetch_read("refs/HEAD")
+    assert remote.read("refs/HEAD") == b"one\n"  # from the prefetch (or read, for the folder)
+    remote.prefetch_read("refs/HEAD")
+    remote.write("refs/HEAD", b"two\n")  # drops the prefetch: it may hold the old bytes
+    assert remote.read("refs/HEAD") == b"two\n"
+    remote.prefetch_read("refs/missing")
+    assert remote.read("refs/missing") is None
+    remote.prefetch_read("refs/HEAD")
+    remote.close()  # a prefetch nobody took is stopped or finished, never left running
+
+
+def test_a_prefetch_that_failed_is_run_again() -> None:
+    from lobs.errors import TransportError
+    from lobs.transport.prefetch import Prefetcher
+
+    calls: list[int] = []
+
+    def flaky() -> bytes:
+        calls.append(1)
+        raise TransportError("connection reset", kind="network")
+
+    p = Prefetcher()
+    p.start(("read", "k"), flaky)
+    p.start(("read", "k"), flaky)  # already under way: not started twice
+    assert p.take(("read", "k")) == (False, None)  # the caller runs it again itself
+    assert calls == [1] and list(p.started("read")) == []
+    p.start(("list", "objects/"), lambda: ["a"])
+    assert list(p.started("list")) == ["objects/"]
+    assert p.take(("list", "objects/")) == (True, ["a"]) and p.take(("list", "objects/")) == (False, None)
