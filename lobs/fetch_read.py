@@ -172,7 +172,7 @@ def read_in_place(objs: array[int], packs: dict[str, array[int]], writes: list[E
 
     def batches() -> Iterator[tuple[str | None, list[int]]]:
         own = (n for n, j in enumerate(objs) if _own_object(writes[j]))
-        for b in batched(own, 16):
+        for b in batched(own, 16):  # (by count only: two big files at once on 2 cores measured slower, 0.48 -> 0.55 s)
             yield None, b
         for pack, members in packs.items():
             for b in batched(members, 256):

@@ -20,7 +20,7 @@ from lobs.errors import IntegrityError
 from lobs.model import Entry, Manifest, Stored
 from lobs.packs import PackWriter
 from lobs.packs import groups as pack_groups
-from lobs.parallel import batched, bounded_map
+from lobs.parallel import TASK_BYTES, TASK_FILES, batched_by_size, bounded_map
 from lobs.progress import Progress
 from lobs.push_plan import PushPlan, Upload, path_order
 from lobs.remote import Remote, TransferReporter
@@ -101,9 +101,9 @@ def execute_push(plan: PushPlan, remote: Remote, progress: Progress, jobs: int =
 
                 entries = [u.entry for u in in_packs]
                 tasks = itertools.chain(((True, in_packs[r.start:r.stop]) for r in pack_groups(entries)),
-                                        ((False, b) for b in batched(packed, 16)))
+                                        ((False, b) for b in batched_by_size(packed, _size, TASK_FILES, TASK_BYTES)))
                 for _ in bounded_map(pool, some, tasks, workers * 2):
-                    pass  # a task per pack or per 16 files, a few tasks queued: no future per file
+                    pass  # a task per pack or per 16 files (4 MiB), a few tasks queued: no future per file
             snap_id, manifest, data = _snapshot(plan)
             made_snapshot.append((snap_id, manifest, data))
             staging.mkdir(parents=True, exist_ok=True)
@@ -239,3 +239,7 @@ def _check_unchanged(plan: PushPlan, remote: Remote, snapshot_key: str) -> None:
             f"{len(changed)} file(s) changed while being pushed: {', '.join(changed[:5])}",
             "the remote ref was not moved; re-run the push",
         )
+
+
+def _size(u: Upload) -> int:
+    return u.entry.size

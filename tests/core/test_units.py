@@ -16,6 +16,7 @@ from lobs.codec import Compression, choose_codec, compress_file, decode_stream
 from lobs.errors import ConfigError, IntegrityError, UnsupportedError
 from lobs.ignore import Rules
 from lobs.model import Entry, Manifest, Stored
+from lobs.parallel import batched_by_size
 from lobs.scan import pack_stat, scan
 
 H = "a" * 64
@@ -408,3 +409,12 @@ def test_json_progress_reports_the_end_of_each_phase_at_once() -> None:
     assert progress[0] == {"event": "progress", "files": 1, "bytes": 10}  # the first, unthrottled
     assert progress[-1] == {"event": "progress", "files": 3, "bytes": 30}
     assert len(progress) == 2  # the second file was throttled; nothing for the empty phase
+
+
+def test_batches_close_at_a_count_or_a_size() -> None:
+    """Compression tasks on push: 16 small files per task, but each big file closes its task,
+    so that big files are compressed on all cores (8 x 16 MB of text: 0.62 -> 0.40 s)."""
+    sizes = [10, 10, 5000, 10, 6000, 7000] + [1] * 5
+    got = list(batched_by_size(range(len(sizes)), sizes.__getitem__, 4, 4096))
+    assert got == [[0, 1, 2], [3, 4], [5], [6, 7, 8, 9], [10]]
+    assert list(batched_by_size([], len, 4, 10)) == []
