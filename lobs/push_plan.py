@@ -25,6 +25,7 @@ from lobs.lazyjson import LazyList
 from lobs.localstate import LocalState
 from lobs.model import Entry, Manifest, Stored
 from lobs.packs import PACK_FILE_MAX
+from lobs.packs import groups as pack_groups
 from lobs.parallel import batched, bounded_map
 from lobs.remote import Layout, Remote
 from lobs.transport.base import RemoteObject
@@ -71,6 +72,12 @@ class PushPlan:
     @property
     def up_to_date(self) -> bool:
         return self.remote_manifest is not None and self.diff.empty and not self.uploads
+
+    @property
+    def objects_to_send(self) -> int:
+        """How many objects the uploads go as: one per upload of its own, one per pack."""
+        packed = [u.entry for u in self.uploads if u.packed]
+        return len(self.uploads) - len(packed) + sum(1 for _ in pack_groups(packed))
 
     @property
     def upload_bytes(self) -> int:

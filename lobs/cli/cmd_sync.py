@@ -96,7 +96,8 @@ def _print_push(obj: Any, ws: Workspace, r: api.PushResult) -> None:
     if r.dry_run:
         for ch in plan.diff.changes:
             say(obj, f"would {'delete' if ch.kind == 'removed' else 'push'} {ch.path} ({ch.kind})")
-        say(obj, f"{ws.name}: would push {plural(changed, 'file')}, {len(plan.uploads)} new object(s) ({human(plan.upload_bytes)}), {c['removed']} removed, {c['unchanged']} unchanged")
+        sending = f"{len(plan.uploads)} new content(s) ({human(plan.upload_bytes)}) in {plural(plan.objects_to_send, 'object')}"
+        say(obj, f"{ws.name}: would push {plural(changed, 'file')}, {sending}, {c['removed']} removed, {c['unchanged']} unchanged")
         return
     if plan.up_to_date:
         say(obj, f"{ws.name}: up to date with {ws.remote_name} ({plural(c['unchanged'], 'file')}), snapshot {r.snapshot}")

@@ -61,7 +61,7 @@ def push_view(r: api.PushResult) -> PlanView:
         return PlanView(f"up to date: {c['unchanged']} file(s) already on {p.ws.remote_name}", rows, [], False)
     changed = c["added"] + c["modified"] + c["mode"]
     summary = (
-        f"{changed} file(s) to push, {len(p.uploads)} new object(s) ({human(p.upload_bytes)}), "
+        f"{changed} file(s) to push, {len(p.uploads)} new ({human(p.upload_bytes)}) in {p.objects_to_send} object(s), "
         f"{c['removed']} removed, {c['unchanged']} unchanged"
     )
     return PlanView(summary, rows, deletions, True)

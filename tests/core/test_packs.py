@@ -221,3 +221,14 @@ def test_a_lying_slice_is_refused(cli: Cli, tmp_path: Path) -> None:
         r = cli("pull", str(remote), str(dest))
         assert r.code == ExitCode.INTEGRITY and "d/t20.json" in r.err, r.err
         assert not dest.exists() or not any(dest.iterdir())
+
+
+def test_the_plan_says_how_many_objects_go(cli: Cli, tmp_path: Path) -> None:
+    """A dry run counts new contents (35 files, two the same) and the objects they go in."""
+    src = tmp_path / "src"
+    _tree(src)
+    url = (tmp_path / "remote").as_uri()
+    r = cli("push", str(src), url, "--dry-run")
+    assert r.code == 0 and "34 new content(s)" in r.out and "in 2 objects" in r.out, r.out  # one pack, big.bin
+    r = cli("push", str(src), url, "--dry-run", "--no-pack")
+    assert r.code == 0 and "34 new content(s)" in r.out and "in 34 objects" in r.out, r.out
