@@ -127,11 +127,12 @@ class _Where:
 
     def err(self, node: Any, key: Any, keypath: str, msg: str, hint: str | None = None) -> ConfigError:
         line = ""
+        lc = getattr(node, "lc", None)  # where ruamel read each key or item of a mapping or list
         try:
-            if hasattr(node, "lc") and not isinstance(key, int) and key in node:
-                line = f":{node.lc.key(key)[0] + 1}"
-            elif isinstance(key, int) and hasattr(node, "lc"):
-                line = f":{node.lc.item(key)[0] + 1}"
+            if lc is not None and isinstance(node, dict) and key in node:
+                line = f":{lc.key(key)[0] + 1}"
+            elif lc is not None and isinstance(key, int):
+                line = f":{lc.item(key)[0] + 1}"
         except (AttributeError, KeyError, IndexError, TypeError):
             pass
         return ConfigError(f"{self.path}{line}: {keypath}: {msg}", hint)

@@ -96,6 +96,11 @@ def snapshot_id(data: bytes | bytearray) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def is_snapshot_id(text: str) -> bool:
+    """Exactly 64 lowercase hex digits (nothing around them: an id names files and keys)."""
+    return _HEX[64].fullmatch(text) is not None
+
+
 def decode(data: bytes | bytearray, *, source: str = "manifest", trusted: bool = False) -> Manifest:
     """Parse and validate manifest bytes. Raises IntegrityError naming ``source``.
 

@@ -165,7 +165,6 @@ def execute_pull(plan: PullPlan, remote: Remote, progress: Progress, jobs: int =
         _apply(plan, staged, progress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    ws.cache_manifest(plan.snapshot, plan.target)
     ws.set_base(SyncState(ws.remote_name, plan.snapshot, len(plan.target.entries), plan.target.total_size))
 
 

@@ -11,7 +11,6 @@ and validated as untrusted input.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -24,7 +23,6 @@ from lobs.progress import Progress
 from lobs.transport.base import RemoteObject, Transfer, Transport
 
 SNAP_SUFFIX = ".json.zst"
-ID_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ class Remote:
         if data is None:
             return None
         ref = data.decode("ascii", "replace").strip()
-        if not ID_RE.match(ref):
+        if not mf.is_snapshot_id(ref):
             raise IntegrityError(f"{self.display}: ref {self.layout.ref_key} is corrupt ({ref[:80]!r})")
         return ref
 
@@ -123,7 +121,7 @@ class Remote:
 
     def read_snapshot_packed(self, snap_id: str) -> tuple[Manifest, bytes]:
         """The snapshot and the bytes it was read from (to keep in a cache), verified."""
-        if not ID_RE.match(snap_id):
+        if not mf.is_snapshot_id(snap_id):
             raise NotFoundError(f"{snap_id!r} is not a snapshot id")
         packed = self.transport.read(self.layout.snapshot_key(snap_id))
         if packed is None:
@@ -133,7 +131,7 @@ class Remote:
     def resolve_snapshot(self, prefix: str) -> str:
         """Expand an abbreviated id (>= 4 hex digits) by listing snapshots."""
         prefix = prefix.lower()
-        if ID_RE.match(prefix):
+        if mf.is_snapshot_id(prefix):
             return prefix
         if len(prefix) < 4 or not all(c in "0123456789abcdef" for c in prefix):
             raise NotFoundError(f"{prefix!r} is not a snapshot id", "give at least 4 hex digits")

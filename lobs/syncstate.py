@@ -8,14 +8,13 @@ Both files are written atomically.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from lobs.errors import ConfigError
 from lobs.fsutil import atomic_write_bytes
+from lobs.manifest import is_snapshot_id
 
-_SNAPSHOT_ID = re.compile(r"[0-9a-f]{64}")
 LOCK_NAME = "lobs.lock"
 HEADER = "# lobs.lock: the snapshot each target was last pushed as or pulled from. Written by lobs; commit it.\n"
 
@@ -38,7 +37,7 @@ def _parse(raw: object, where: str) -> SyncState:
         state = SyncState(str(raw["remote"]), str(raw["snapshot"]), int(raw["files"]), int(raw["size"]))
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigError(f"{where}: malformed entry ({e})", "fix it by hand or delete it and pull again") from e
-    if not _SNAPSHOT_ID.fullmatch(state.snapshot):  # (it names a cache file: no path may pass)
+    if not is_snapshot_id(state.snapshot):  # (said here with the file's name; the cache checks again)
         raise ConfigError(f"{where}: malformed entry (snapshot {state.snapshot[:80]!r} is not a snapshot id)",
                           "fix it by hand or delete it and pull again")
     return state

@@ -149,6 +149,8 @@ class Workspace:
             manifest_cache.write(fast, manifest)
 
     def cached_manifest(self, snap_id: str) -> Manifest | None:
+        if not mf.is_snapshot_id(snap_id):
+            return None  # (an id names the cache files: anything else is no snapshot we keep)
         m = manifest_cache.read(self._cache_path(snap_id, fast=True))
         if m is not None:
             return m

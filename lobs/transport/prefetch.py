@@ -44,8 +44,11 @@ class Prefetcher:
         pool.shutdown(wait=False)
 
     def started(self, op: str) -> Iterator[str]:
-        """The prefixes or keys of ``op`` started and not yet taken."""
-        return iter([p for o, p in self._futures if o == op])
+        """The prefixes or keys of ``op`` started and not yet taken (none on a prefetch's own
+        thread: it must not walk the table while the owner adds to it)."""
+        if self.in_work:
+            return iter(())
+        return iter([p for o, p in list(self._futures) if o == op])
 
     def take(self, what: What) -> tuple[bool, Any]:
         """(True, result) of ``what`` (waits for it; taken once). (False, None) when there is

@@ -418,3 +418,10 @@ def test_batches_close_at_a_count_or_a_size() -> None:
     got = list(batched_by_size(range(len(sizes)), sizes.__getitem__, 4, 4096))
     assert got == [[0, 1, 2], [3, 4], [5], [6, 7, 8, 9], [10]]
     assert list(batched_by_size([], len, 4, 10)) == []
+
+
+def test_a_snapshot_id_is_64_hex_digits_and_nothing_else() -> None:
+    good = "ab" * 32
+    assert mf.is_snapshot_id(good)
+    for bad in (good + "\n", good.upper(), good[:-1], "../" + good[3:], ""):
+        assert not mf.is_snapshot_id(bad), bad

@@ -151,3 +151,15 @@ def test_a_prefetch_that_failed_is_run_again() -> None:
     p.start(("list", "objects/"), lambda: ["a"])
     assert list(p.started("list")) == ["objects/"]
     assert p.take(("list", "objects/")) == (True, ["a"]) and p.take(("list", "objects/")) == (False, None)
+
+
+def test_a_prefetch_never_walks_the_table_its_owner_adds_to() -> None:
+    """A listing's own work calls list(), which asks what was started: on that thread, nothing
+    (the owner may be starting the next prefetch at that moment)."""
+    from lobs.transport.prefetch import Prefetcher
+
+    p = Prefetcher()
+    p.start(("list", "objects/"), lambda: list(p.started("list")))
+    p.start(("read", "refs/HEAD"), lambda: b"x")
+    assert p.take(("list", "objects/")) == (True, [])
+    assert list(p.started("read")) == ["refs/HEAD"]
